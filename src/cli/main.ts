@@ -1,0 +1,49 @@
+// rocforge command-line entry: dispatches to one module per command in ./commands/.
+import { RocforgeError } from '../errors.ts';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { describe: string; load: () => Promise<Command> }> = {
+  info: { describe: 'show a GGUF file: architecture, hyper-parameters, tensors', load: async () => (await import('./commands/info.ts')).run },
+  synth: { describe: 'write a random-weight llama/qwen2 GGUF of any shape and type', load: async () => (await import('./commands/synth.ts')).run },
+  tokenize: { describe: 'print the token ids of a text', load: async () => (await import('./commands/tokenize.ts')).run },
+  detokenize: { describe: 'print the text of token ids', load: async () => (await import('./commands/detokenize.ts')).run },
+  generate: { describe: 'generate text from a prompt', load: async () => (await import('./commands/generate.ts')).run },
+  chat: { describe: 'interactive chat in the terminal', load: async () => (await import('./commands/chat.ts')).run },
+  serve: { describe: 'OpenAI-compatible HTTP server', load: async () => (await import('./commands/serve.ts')).run },
+  bench: { describe: 'benchmarks (bench serve ...)', load: async () => (await import('./commands/bench.ts')).run },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(11)} ${v.describe}`);
+  return `usage: rocforge <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nrocforge <command> --help shows a command's options.`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    console.log(usage());
+    return cmd ? 0 : 1;
+  }
+  const entry = COMMANDS[cmd];
+  if (!entry) {
+    console.error(`rocforge: unknown command '${cmd}'\n\n${usage()}`);
+    return 2;
+  }
+  let run: Command;
+  try {
+    run = await entry.load();
+  } catch (e) {
+    console.error(`rocforge: command '${cmd}' is not available in this build (${(e as Error).message})`);
+    return 2;
+  }
+  try {
+    return await run(rest);
+  } catch (e) {
+    if (e instanceof RocforgeError) {
+      console.error(`rocforge ${cmd}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,83 @@
+// The public engine API (seed plan): InferenceEngine.create(path, opts) -> engine.
+import type { BackendName } from '../backends/backend.ts';
+
+export type BackendChoice = BackendName | 'auto';
+
+export interface EngineOptions {
+  backend?: BackendChoice;
+  /** Context window per sequence (default: the model's, capped at 4096). */
+  contextLength?: number;
+  /** Concurrent sequences (KV-cache slots) the engine serves; default 1. */
+  parallel?: number;
+  /** Called while weights load (loaded/total bytes). */
+  onProgress?: (loaded: number, total: number) => void;
+}
+
+export interface SamplingOptions {
+  /** 0 = greedy. Default 0.8. */
+  temperature?: number;
+  topK?: number;
+  topP?: number;
+  minP?: number;
+  repeatPenalty?: number;
+  /** How many recent tokens the repeat/presence/frequency penalties look at (default 64). */
+  penaltyLastN?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  seed?: number;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** Tokens to generate; 0 returns an empty result. Default 128. */
+  maxTokens?: number;
+  /** Stop strings; generation ends before the first occurrence (not included in the text). */
+  stop?: string | string[];
+  /** Return the top-N log-probs of each generated token (raw logits, before sampling transforms). */
+  logprobs?: number;
+  /** Add BOS (per the model's metadata) when tokenizing a text prompt. Default true. */
+  addSpecial?: boolean;
+  /** Parse special tokens such as <|im_start|> in the prompt. Default true for chat, false otherwise. */
+  parseSpecial?: boolean;
+  signal?: AbortSignal;
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+  top: Array<[token: number, logprob: number]>;
+}
+
+export interface Timings {
+  promptTokens: number;
+  promptMs: number;
+  generatedTokens: number;
+  generateMs: number;
+  promptTokensPerSecond: number;
+  tokensPerSecond: number;
+}
+
+export interface GenerateResult {
+  text: string;
+  tokens: number[];
+  tokensGenerated: number;
+  finishReason: FinishReason;
+  promptTokens: number;
+  timings: Timings;
+  logprobs?: TokenLogprob[];
+}
+
+export interface StreamChunk {
+  /** Text completed by this token (may be '' while a multi-byte character is incomplete). */
+  text: string;
+  token: number;
+  logprob?: TokenLogprob;
+}
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool';
+  content: string;
+}
+
+export type Prompt = string | number[];

@@ -1,0 +1,33 @@
+// Typed errors. Every message says what was wrong and what to do about it.
+
+export class RocforgeError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A GGUF file that cannot be trusted: names the file and the problem. */
+export class GgufError extends RocforgeError {
+  constructor(readonly file: string, problem: string, options?: { cause?: unknown }) {
+    super(`${file}: ${problem}`, options);
+  }
+}
+
+/** A model path that does not exist or cannot be read. */
+export class ModelNotFoundError extends RocforgeError {}
+
+/** A GGUF that parses but describes a model we cannot run (unknown architecture, missing tensor...). */
+export class UnsupportedModelError extends RocforgeError {}
+
+/** Bad arguments from a caller (negative maxTokens, prompt longer than the context...). */
+export class InvalidRequestError extends RocforgeError {}
+
+/** The prompt plus the tokens asked for do not fit the context window. */
+export class ContextOverflowError extends InvalidRequestError {}
+
+/** A device allocation failed: the model or cache does not fit the accelerator's memory. */
+export class DeviceOutOfMemoryError extends RocforgeError {}
+
+/** A requested backend is not available on this machine (no adapter, no HIP library). */
+export class BackendUnavailableError extends RocforgeError {}
