@@ -136,3 +136,19 @@ export interface GgufHeader {
   readonly metadata: ReadonlyMap<string, GgufValue>;
   readonly tensors: readonly TensorInfo[];
 }
+
+/**
+ * The GGUF type of one metadata value. Arrays name their element type in `items`; an array of arrays
+ * also describes each element in `inner` (GGUF lets every inner array have its own element type).
+ */
+export interface GgufTypeDesc {
+  readonly type: GgufValueType;
+  readonly items?: GgufValueType;
+  readonly inner?: readonly GgufTypeDesc[];
+}
+
+/** A metadata value together with its GGUF type, as read from a file or handed to the writer. */
+export interface GgufTypedValue {
+  readonly desc: GgufTypeDesc;
+  readonly value: GgufValue;
+}
