@@ -1,0 +1,1 @@
+export { CpuBackend, createCpuBackend } from './backend.ts';
