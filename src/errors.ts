@@ -31,3 +31,12 @@ export class DeviceOutOfMemoryError extends RocforgeError {}
 
 /** A requested backend is not available on this machine (no adapter, no HIP library). */
 export class BackendUnavailableError extends RocforgeError {}
+
+/** A GGUF whose tokenizer (tokenizer.ggml.model / pre) rocforge cannot reproduce. */
+export class UnsupportedTokenizerError extends UnsupportedModelError {}
+
+/** A chat template that fails to render (syntax error, raise_exception in the template...). */
+export class ChatTemplateError extends RocforgeError {}
+
+/** The engine's request queue is full: retry later (HTTP 503/429), or raise maxQueue / parallel. */
+export class QueueFullError extends RocforgeError {}
