@@ -1,16 +1,21 @@
 // The public engine API (seed plan): InferenceEngine.create(path, opts) -> engine.
-import type { BackendName } from '../backends/backend.ts';
+import type { Backend, BackendName } from '../backends/backend.ts';
 
 export type BackendChoice = BackendName | 'auto';
 
 export interface EngineOptions {
-  backend?: BackendChoice;
+  /** A backend name, or a Backend instance the caller owns (the engine then does not dispose it). */
+  backend?: BackendChoice | Backend;
   /** Context window per sequence (default: the model's, capped at 4096). */
   contextLength?: number;
   /** Concurrent sequences (KV-cache slots) the engine serves; default 1. */
   parallel?: number;
   /** Called while weights load (loaded/total bytes). */
   onProgress?: (loaded: number, total: number) => void;
+  /** Requests that may wait for a free slot; more are refused with QueueFullError. Default 64. */
+  maxQueue?: number;
+  /** Prompt tokens per batching step (chunked prefill); smaller keeps running streams smoother. Default 256. */
+  prefillChunk?: number;
 }
 
 export interface SamplingOptions {
@@ -69,8 +74,9 @@ export interface GenerateResult {
 }
 
 export interface StreamChunk {
-  /** Text completed by this token (may be '' while a multi-byte character is incomplete). */
+  /** Text completed by this token (may be '' while a multi-byte character or a possible stop string is held back). */
   text: string;
+  /** The generated token, or -1 for a last chunk that only releases held-back text when generation ends. */
   token: number;
   logprob?: TokenLogprob;
 }
@@ -81,3 +87,20 @@ export interface ChatMessage {
 }
 
 export type Prompt = string | number[];
+
+/** Engine counters and gauges, for the server's /metrics. */
+export interface EngineStats {
+  /** Sequences holding a KV slot (prefilling or decoding). */
+  activeSequences: number;
+  /** Requests waiting for a slot. */
+  queued: number;
+  slotsTotal: number;
+  slotsBusy: number;
+  kvCacheUsedTokens: number;
+  kvCacheTotalTokens: number;
+  promptTokensTotal: number;
+  generatedTokensTotal: number;
+  requestsTotal: number;
+  /** Forward batches run so far. */
+  stepsTotal: number;
+}
