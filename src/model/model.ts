@@ -1,0 +1,135 @@
+// A loaded model: hyper-parameters, weights on a backend, and the forward pass over batches of rows
+// that may mix sequences (each row names its KV-cache slot and position).
+import type { Backend, KvCache } from '../backends/backend.ts';
+import { InvalidRequestError } from '../errors.ts';
+import type { GgufFile } from '../gguf/reader.ts';
+import { getArchitecture, type Architecture } from './arch/index.ts';
+import { BatchScratch, LogitScratch, enqueueForward, type GraphContext } from './graph.ts';
+import { readHParams, type HParams } from './hparams.ts';
+import { loadWeights, type ModelWeights } from './weights.ts';
+
+export type { HParams } from './hparams.ts';
+
+export interface ModelBatch {
+  /** Token id of each row. */
+  tokens: Int32Array;
+  /** KV-cache slot (sequence) of each row. */
+  slots: Int32Array;
+  /** Position of each row within its sequence. */
+  positions: Int32Array;
+  /** Indices into the batch of the rows whose logits are wanted. */
+  logitRows: Int32Array;
+}
+
+export interface LoadOptions {
+  /** Called after each tensor is on the backend, with bytes loaded so far and in all. */
+  onProgress?: (loaded: number, total: number) => void;
+}
+
+/** Scratch sets kept per batch size; decode steps reuse a handful of sizes. */
+const MAX_CACHED_SCRATCH = 4;
+
+export class Model {
+  private readonly graph: GraphContext;
+  private readonly batchScratch = new Map<number, BatchScratch>();
+  private readonly logitScratch = new Map<number, LogitScratch>();
+  private disposed = false;
+
+  private constructor(
+    readonly hparams: HParams,
+    readonly arch: Architecture,
+    readonly backend: Backend,
+    private readonly weights: ModelWeights,
+  ) {
+    this.graph = { backend, hp: hparams, arch, weights };
+  }
+
+  /** Reads hyper-parameters and uploads every weight (in its GGUF type) to the backend. */
+  static async load(file: GgufFile, backend: Backend, opts: LoadOptions = {}): Promise<Model> {
+    const hparams = readHParams(file);
+    const arch = getArchitecture(hparams.arch);
+    const weights = await loadWeights(file, backend, hparams, arch, opts.onProgress);
+    return new Model(hparams, arch, backend, weights);
+  }
+
+  /** A KV cache for `nSlots` sequences of up to `contextLength` positions; release it with backend.release. */
+  createKvCache(nSlots: number, contextLength: number): KvCache {
+    const hp = this.hparams;
+    return this.backend.createKvCache({ nLayers: hp.nLayers, nSlots, contextLength, kvDim: hp.nKvHeads * hp.headDim });
+  }
+
+  /**
+   * Runs one batch through the model, storing its keys and values in `cache`, and returns the logits
+   * of the rows in batch.logitRows: [logitRows.length, vocabSize], row-major. A prompt goes in as one
+   * batch of rows (positions 0..n-1); rows of other sequences may share the batch.
+   */
+  async forward(batch: ModelBatch, cache: KvCache): Promise<Float32Array> {
+    if (this.disposed) throw new InvalidRequestError('this model was disposed: load it again to run it');
+    this.validate(batch, cache);
+    const n = batch.tokens.length;
+    const s = cached(this.batchScratch, n, () => new BatchScratch(this.backend, this.hparams, n));
+    const m = batch.logitRows.length;
+    const out = cached(this.logitScratch, m, () => new LogitScratch(this.backend, this.hparams, m));
+    this.backend.writeIndex(s.tokens, batch.tokens);
+    this.backend.writeIndex(s.slots, batch.slots);
+    this.backend.writeIndex(s.positions, batch.positions);
+    this.backend.writeIndex(out.pick, batch.logitRows);
+    enqueueForward(this.graph, cache, s, out);
+    return this.backend.read(out.logits);
+  }
+
+  /** Releases the weights and scratch tensors (KV caches are the caller's to release). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const s of this.batchScratch.values()) s.release();
+    for (const s of this.logitScratch.values()) s.release();
+    this.batchScratch.clear();
+    this.logitScratch.clear();
+    for (const w of this.weights.all) this.backend.release(w);
+  }
+
+  private validate(b: ModelBatch, cache: KvCache): void {
+    const n = b.tokens.length;
+    if (n === 0) throw new InvalidRequestError('forward: the batch has no rows');
+    if (b.slots.length !== n || b.positions.length !== n) {
+      throw new InvalidRequestError(`forward: ${n} tokens need ${n} slots and positions, got ${b.slots.length} and ${b.positions.length}`);
+    }
+    if (b.logitRows.length === 0) throw new InvalidRequestError('forward: ask for at least one row of logits (logitRows is empty)');
+    if (cache.nLayers !== this.hparams.nLayers || cache.kvDim !== this.hparams.nKvHeads * this.hparams.headDim) {
+      throw new InvalidRequestError('forward: the KV cache was not made for this model; create it with model.createKvCache');
+    }
+    for (let i = 0; i < n; i++) {
+      const t = b.tokens[i]!;
+      const slot = b.slots[i]!;
+      const pos = b.positions[i]!;
+      if (t < 0 || t >= this.hparams.vocabSize) throw new InvalidRequestError(`forward: token ${t} at row ${i} is outside the vocabulary of ${this.hparams.vocabSize}`);
+      if (slot < 0 || slot >= cache.nSlots) throw new InvalidRequestError(`forward: slot ${slot} at row ${i} is outside the cache's ${cache.nSlots} slots`);
+      if (pos < 0 || pos >= cache.contextLength) {
+        throw new InvalidRequestError(`forward: position ${pos} at row ${i} is outside the context of ${cache.contextLength}`);
+      }
+    }
+    for (const r of b.logitRows) {
+      if (r < 0 || r >= n) throw new InvalidRequestError(`forward: logit row ${r} is outside the batch of ${n} rows`);
+    }
+  }
+}
+
+/** The scratch set for `key`, created on first use; the oldest is released when too many are kept. */
+function cached<T extends { release(): void }>(map: Map<number, T>, key: number, make: () => T): T {
+  let s = map.get(key);
+  if (s) {
+    // Re-insert to mark it most recently used.
+    map.delete(key);
+    map.set(key, s);
+    return s;
+  }
+  s = make();
+  map.set(key, s);
+  if (map.size > MAX_CACHED_SCRATCH) {
+    const oldest = map.keys().next().value!;
+    map.get(oldest)!.release();
+    map.delete(oldest);
+  }
+  return s;
+}
