@@ -6,7 +6,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { gguf, type GGUFParseOutput } from '@huggingface/gguf';
 import { GgufError, ModelNotFoundError } from '../errors.ts';
 import type { GgufHeader, GgufTypeDesc, GgufTypedValue, GgufValue, TensorInfo } from './types.ts';
-import { alignUp, readAlignment, scanHeader, validateTensors, type HeaderScan } from './validate.ts';
+import { alignUp, scanHeader, validateTensors, type HeaderScan } from './validate.ts';
 
 /** Largest single read: node's fs refuses reads over 2 GiB. */
 const MAX_READ = 1 << 30;
@@ -127,7 +127,7 @@ async function parseWithLibrary(
   // File order from the scan: a JS object would reorder integer-like keys.
   for (const key of scan.types.keys()) metadata.set(key, lib[key] as GgufValue);
 
-  const alignment = readAlignment(path, scan.types.get('general.alignment'), metadata.get('general.alignment'));
+  const alignment = scan.alignment;
   const dataOffset = alignUp(scan.headerEnd, alignment);
   if (scan.tensors.length > 0 && Number(parsed.tensorDataOffset) !== dataOffset) {
     throw new GgufError(path, `header parsers disagree on where tensor data starts (${parsed.tensorDataOffset} vs ${dataOffset}); the file is corrupt`);

@@ -76,6 +76,8 @@ export interface HeaderScan {
   readonly version: number;
   /** Keys in file order, with the type of each value. */
   readonly types: ReadonlyMap<string, GgufTypeDesc>;
+  /** general.alignment (checked: a UINT32 power of two), or 32 when absent. */
+  readonly alignment: number;
   readonly tensors: readonly ScannedTensor[];
   /** Offset of the first byte after the tensor infos (before alignment padding). */
   readonly headerEnd: number;
@@ -189,11 +191,20 @@ export async function scanHeader(path: string, fh: FileHandle, fileSize: number)
   const kvCount = await c.count('metadata key count', 8 + 4 + 1, LIB_MAX_KV);
 
   const types = new Map<string, GgufTypeDesc>();
+  let alignment = GGUF_DEFAULT_ALIGNMENT;
   for (let i = 0; i < kvCount; i++) {
     const key = await c.string(`metadata key #${i}`, LIB_MAX_STRING);
     if (types.has(key)) c.fail(`duplicate metadata key ${JSON.stringify(key)}`);
     const t = await c.u32(`type of ${key}`);
     if (!isValueType(t)) c.fail(`metadata key ${JSON.stringify(key)} has unknown value type ${t}`);
+    if (key === 'general.alignment') {
+      // read here rather than after the library: it would reject a bad value with a vaguer message
+      if (t !== GgufValueType.UINT32) c.fail(`general.alignment must be a UINT32, found ${GgufValueType[t]}`);
+      alignment = await c.u32('general.alignment');
+      if (alignment === 0 || (alignment & (alignment - 1)) !== 0) c.fail(`general.alignment ${alignment} is not a power of two`);
+      types.set(key, SCALAR_DESC[t]!);
+      continue;
+    }
     types.set(key, await scanValue(c, t, key, 0));
   }
 
@@ -218,7 +229,7 @@ export async function scanHeader(path: string, fh: FileHandle, fileSize: number)
     const relOffset = await c.u64(`data offset of tensor ${name}`);
     tensors.push({ name, dims, type, relOffset });
   }
-  return { version, types, tensors, headerEnd: c.pos };
+  return { version, types, alignment, tensors, headerEnd: c.pos };
 }
 
 async function scanValue(c: Cursor, t: GgufValueType, key: string, depth: number): Promise<GgufTypeDesc> {
@@ -256,18 +267,6 @@ async function scanValue(c: Cursor, t: GgufValueType, key: string, depth: number
 
 export function alignUp(n: number, alignment: number): number {
   return Math.ceil(n / alignment) * alignment;
-}
-
-/** general.alignment as llama.cpp reads it: a UINT32 power of two, 32 when absent. */
-export function readAlignment(path: string, desc: GgufTypeDesc | undefined, value: unknown): number {
-  if (desc === undefined) return GGUF_DEFAULT_ALIGNMENT;
-  if (desc.type !== GgufValueType.UINT32 || typeof value !== 'number') {
-    throw new GgufError(path, `general.alignment must be a UINT32, found ${GgufValueType[desc.type]}; the file is corrupt`);
-  }
-  if (value === 0 || (value & (value - 1)) !== 0) {
-    throw new GgufError(path, `general.alignment ${value} is not a power of two; the file is corrupt`);
-  }
-  return value;
 }
 
 /** Bytes held by a tensor of this type and shape, or a reason why the shape is impossible. */
