@@ -21,9 +21,9 @@ export interface DecodeOptions {
   /** Leave out control and unknown tokens (BOS, EOS, <|im_end|>...). Default false: they render as their text. */
   skipSpecial?: boolean;
   /**
-   * Drop the one space SPM's add_space_prefix puts before the first word (as llama_detokenize does
-   * when the sequence does not start with BOS). Default false, which matches the text llama.cpp's
-   * server streams token by token.
+   * Drop the one space SPM's add_space_prefix put before the first word: with it, decode is the
+   * inverse of encode for SPM. Default false, which matches the text llama.cpp's server streams
+   * token by token (a completion's first word keeps its space).
    */
   removeSpacePrefix?: boolean;
 }
@@ -165,16 +165,15 @@ class GgufTokenizer implements Tokenizer {
     const v = this.vocab;
     const parts: Uint8Array[] = [];
     let stripSpace = (opts.removeSpacePrefix ?? false) && v.addSpacePrefix;
-    let list = ids;
-    if (opts.skipSpecial && v.addBos && list.length > 0 && list[0] === v.bosId) {
-      list = list.slice(1);
-      stripSpace = false;
-    }
-    for (const id of list) {
-      if (opts.skipSpecial && v.isControlOrUnknown(id)) continue;
+    for (const id of ids) {
+      const special = v.isControlOrUnknown(id);
+      if (opts.skipSpecial && special) continue;
       let p = v.piece(id);
-      if (stripSpace && p.length > 0 && p[0] === 0x20) p = p.subarray(1);
-      stripSpace = false;
+      // The prefix space belongs to the first text token (encode adds it after BOS too).
+      if (stripSpace && !special) {
+        if (p.length > 0 && p[0] === 0x20) p = p.subarray(1);
+        stripSpace = false;
+      }
       parts.push(p);
     }
     return this.decoder.decode(concatBytes(parts));
