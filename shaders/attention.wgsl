@@ -1,0 +1,93 @@
+// attention: causal GQA attention of each q row over its slot's cached positions 0..pos.
+// One workgroup per (row, head) streams over the keys in chunks of WG positions with an online
+// softmax (running max m, running sum l, rescaled accumulator): no score matrix is materialized.
+// Per chunk, thread t scores key c + t; the chunk max and sum are workgroup reductions; then
+// thread t accumulates output dimension pairs t, t + WG, ... over the chunk's values.
+// The cache is f16 pairs in u32 words (see kv_store.wgsl); head_dim is even.
+// needs: a reduction (wg_sum, wg_max)
+struct Params {
+  rows: u32,
+  n_heads: u32,
+  n_kv_heads: u32,
+  head_dim: u32,
+  kv_dim: u32,
+  context: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> Q: array<f32>;
+@group(0) @binding(2) var<storage, read> KC: array<u32>;
+@group(0) @binding(3) var<storage, read> VC: array<u32>;
+@group(0) @binding(4) var<storage, read> SLOTS: array<i32>;
+@group(0) @binding(5) var<storage, read> POS: array<i32>;
+@group(0) @binding(6) var<storage, read_write> OUT: array<f32>;
+
+override WG: u32 = 64u;
+const MAX_HEAD_DIM: u32 = 256u;
+const PAIRS_PER_THREAD: u32 = 2u; // MAX_HEAD_DIM / 2 / WG with WG >= 64
+
+var<workgroup> q_sh: array<vec2<f32>, 128>; // MAX_HEAD_DIM / 2
+var<workgroup> p_sh: array<f32, WG>;
+var<workgroup> n_sh: u32;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ri: RedIn) {
+  red_init(ri);
+  let lid = ri.lid;
+  let task = wid.x + wid.y * nwg.x;
+  if (task >= P.rows * P.n_heads) { return; }
+  let r = task / P.n_heads;
+  let h = task % P.n_heads;
+  let hp = P.head_dim / 2u;     // pairs per head
+  let kvp = P.kv_dim / 2u;      // pairs per cached position
+  let kvh = h / (P.n_heads / P.n_kv_heads);
+  let qb = r * P.n_heads * P.head_dim + h * P.head_dim;
+  for (var d = lid; d < hp; d += WG) { q_sh[d] = vec2<f32>(Q[qb + 2u * d], Q[qb + 2u * d + 1u]); }
+  if (lid == 0u) { n_sh = u32(POS[r]) + 1u; }
+  let n = workgroupUniformLoad(&n_sh); // also a barrier: q_sh is ready
+  let base = u32(SLOTS[r]) * P.context * kvp + kvh * hp;
+
+  var m = -1e30;
+  var l = 0.0;
+  var acc: array<vec2<f32>, PAIRS_PER_THREAD>;
+  for (var c = 0u; c < n; c += WG) {
+    let j = c + lid;
+    var s = -3.0e38;
+    if (j < n) {
+      let kb = base + j * kvp;
+      var dotv = 0.0;
+      for (var d = 0u; d < hp; d++) { dotv += dot(q_sh[d], unpack2x16float(KC[kb + d])); }
+      s = dotv * P.scale;
+    }
+    let m_new = max(m, wg_max(s));
+    var p = 0.0;
+    if (j < n) { p = exp(s - m_new); }
+    p_sh[lid] = p;
+    let psum = wg_sum(p); // its barrier also publishes p_sh
+    let alpha = exp(m - m_new);
+    l = l * alpha + psum;
+    let cn = min(WG, n - c);
+    for (var t = 0u; t < PAIRS_PER_THREAD; t++) {
+      let d = lid + t * WG;
+      if (d < hp) {
+        var a = acc[t] * alpha;
+        for (var jj = 0u; jj < cn; jj++) {
+          a += p_sh[jj] * unpack2x16float(VC[base + (c + jj) * kvp + d]);
+        }
+        acc[t] = a;
+      }
+    }
+    m = m_new;
+    workgroupBarrier(); // p_sh is rewritten by the next chunk
+  }
+  let ob = r * P.n_heads * P.head_dim + h * P.head_dim;
+  for (var t = 0u; t < PAIRS_PER_THREAD; t++) {
+    let d = lid + t * WG;
+    if (d < hp) {
+      let v = acc[t] / l;
+      OUT[ob + 2u * d] = v.x;
+      OUT[ob + 2u * d + 1u] = v.y;
+    }
+  }
+}

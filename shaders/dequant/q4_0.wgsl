@@ -1,0 +1,16 @@
+// Q4_0: { f16 d; u8 qs[16] }. Element j < 16 is the low nibble of qs[j], j >= 16 the high
+// nibble of qs[j - 16]; value = d * (q - 8).
+const QK: u32 = 32u;
+const BLOCK_BYTES: u32 = 18u;
+
+fn dq4(rb: u32, i: u32) -> vec4<f32> {
+  let b = rb + (i / QK) * BLOCK_BYTES;
+  let j = i % QK;
+  let q = bytes4(ld_u32(b + 2u + (j & 15u)));
+  let n = select(q & vec4<u32>(0xFu), q >> vec4<u32>(4u), j >= 16u);
+  return ld_f16(b) * (vec4<f32>(n) - 8.0);
+}
+
+fn dq1(rb: u32, i: u32) -> f32 {
+  return dq4(rb, i & ~3u)[i & 3u];
+}

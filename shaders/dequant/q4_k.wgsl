@@ -1,0 +1,21 @@
+// Q4_K: { f16 d; f16 dmin; u8 scales[12]; u8 qs[128] }. Element e = 64c + 32s + l is the
+// low (s = 0) or high (s = 1) nibble of qs[32c + l], with scale/min pair 2c + s;
+// value = d * sc * q - dmin * m.
+// requires: kquant-scales.wgsl
+const QK: u32 = 256u;
+const BLOCK_BYTES: u32 = 144u;
+
+fn dq4(rb: u32, i: u32) -> vec4<f32> {
+  let b = rb + (i / QK) * BLOCK_BYTES;
+  let j = i % QK;
+  let c = j / 64u;
+  let s = (j % 64u) / 32u;
+  let l = j % 32u;
+  let sm = scale_min_k4(b + 4u, 2u * c + s);
+  let q = (bytes4(ld_u32(b + 16u + c * 32u + l)) >> vec4<u32>(4u * s)) & vec4<u32>(0xFu);
+  return ld_f16(b) * sm.x * vec4<f32>(q) - ld_f16(b + 2u) * sm.y;
+}
+
+fn dq1(rb: u32, i: u32) -> f32 {
+  return dq4(rb, i & ~3u)[i & 3u];
+}

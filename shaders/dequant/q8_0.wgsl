@@ -1,0 +1,13 @@
+// Q8_0: { f16 d; i8 qs[32] }; value = d * q.
+const QK: u32 = 32u;
+const BLOCK_BYTES: u32 = 34u;
+
+fn dq4(rb: u32, i: u32) -> vec4<f32> {
+  let b = rb + (i / QK) * BLOCK_BYTES;
+  let j = i % QK;
+  return ld_f16(b) * vec4<f32>(sbytes4(ld_u32(b + 2u + j)));
+}
+
+fn dq1(rb: u32, i: u32) -> f32 {
+  return dq4(rb, i & ~3u)[i & 3u];
+}

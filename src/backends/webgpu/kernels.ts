@@ -1,0 +1,42 @@
+// The kernels: which shader file, which bindings (after binding 0, the uniform params), whether
+// it reduces across a workgroup and whether it has a per-type dequant variant.
+export type BindingKind = 'read' | 'rw';
+
+export interface KernelSpec {
+  readonly name: string;
+  readonly file: string;
+  readonly bindings: readonly BindingKind[];
+  readonly reduce: boolean;
+  readonly dequant: boolean;
+  /** Workgroup size passed as the `WG` override; undefined when the shader fixes its own. */
+  readonly wg: number | undefined;
+}
+
+function k(name: string, bindings: BindingKind[], o: { reduce?: boolean; dequant?: boolean; wg?: number | null } = {}): KernelSpec {
+  return {
+    name,
+    file: `${name}.wgsl`,
+    bindings,
+    reduce: o.reduce ?? false,
+    dequant: o.dequant ?? false,
+    wg: o.wg === null ? undefined : (o.wg ?? 64),
+  };
+}
+
+export const KERNELS = {
+  getRows: k('get_rows', ['read', 'read', 'rw'], { dequant: true }),
+  matvec: k('matvec', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true }),
+  matmul: k('matmul', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null }),
+  rmsNorm: k('rmsnorm', ['rw', 'read', 'rw'], { reduce: true }),
+  rope: k('rope', ['rw', 'rw', 'read', 'read']),
+  kvStore: k('kv_store', ['read', 'read', 'read', 'read', 'rw', 'rw']),
+  attention: k('attention', ['read', 'read', 'read', 'read', 'read', 'rw'], { reduce: true }),
+  swiglu: k('swiglu', ['rw', 'rw', 'rw'], { wg: 256 }),
+  add: k('add', ['rw', 'rw', 'rw'], { wg: 256 }),
+  gatherRows: k('gather_rows', ['read', 'read', 'rw'], { wg: 256 }),
+} as const satisfies Record<string, KernelSpec>;
+
+/** Rows of x up to which matmul uses the matrix-vector kernel (its MAXB). */
+export const MATVEC_MAX_ROWS = 8;
+/** Tile edge of the matrix-matrix kernel. */
+export const MATMUL_TILE = 64;

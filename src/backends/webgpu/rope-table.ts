@@ -1,0 +1,19 @@
+// Host-computed rope angles: cos/sin for every (position, pair), computed exactly as the CPU
+// reference (and ggml) does: theta starts at the position and is multiplied by the float32 factor
+// base^(-2/ropeDim) pair after pair; the angle is freqScale * theta. A table keeps the GPU result
+// independent of the device's sin/cos accuracy on large arguments.
+export function ropeTable(positions: number, ropeDim: number, freqBase: number, freqScale: number): Float32Array {
+  const half = ropeDim / 2;
+  const t = new Float32Array(positions * half * 2);
+  const thetaScale = Math.fround(Math.pow(freqBase, -2 / ropeDim));
+  for (let p = 0; p < positions; p++) {
+    let theta = Math.fround(p);
+    for (let i = 0; i < half; i++) {
+      const angle = Math.fround(freqScale * theta);
+      t[(p * half + i) * 2] = Math.cos(angle);
+      t[(p * half + i) * 2 + 1] = Math.sin(angle);
+      theta = Math.fround(theta * thetaScale);
+    }
+  }
+  return t;
+}

@@ -1,0 +1,689 @@
+// The WebGPU backend: every op of the Backend interface as a WGSL compute kernel (shaders/*.wgsl).
+//
+// Ops are recorded into one pending command encoder / compute pass; nothing is submitted until
+// read() (or a host write that must not overtake earlier ops). Each dispatch takes its uniform
+// parameters from a shared arena (dynamic offsets) and a cached bind group, so the hot path
+// creates no GPU objects. Weights stay in their GGUF bytes; a weight larger than the binding
+// limit is split by rows over several buffers and its ops run one dispatch per part.
+import { DeviceOutOfMemoryError, RocforgeError } from '../../errors.ts';
+import { GgmlType, TYPE_LAYOUT, typeName } from '../../gguf/types.ts';
+import { dequantizeTensor, UnsupportedTensorTypeError } from '../../quant/registry.ts';
+import type { AttentionParams, Backend, DeviceResource, IndexTensor, KvCache, KvCacheSpec, RopeParams, Tensor, Weight } from '../backend.ts';
+import { formatBytes, type OpenedDevice } from './device.ts';
+import { KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, type KernelSpec } from './kernels.ts';
+import {
+  asIndex,
+  asKv,
+  asTensor,
+  asWeight,
+  expectShape,
+  GpuBuf,
+  GpuIndex,
+  GpuKvCache,
+  GpuTensor,
+  GpuWeight,
+  type GpuResource,
+  type WeightPart,
+} from './resources.ts';
+import { ropeTable } from './rope-table.ts';
+import { composeShader, hasDequantShader } from './shader-composer.ts';
+import { SLOT_BYTES, UniformArena, type UniformSlot } from './uniform-arena.ts';
+
+export interface WebGpuBackendOptions {
+  /** Split weights (and refuse tensors) above this many bytes per binding; default and cap: the device's maxStorageBufferBindingSize. */
+  readonly maxBindingBytes?: number;
+  /** Use subgroup reductions where the adapter has them (default true); false forces the workgroup-memory fallback. */
+  readonly subgroups?: boolean;
+  /** Refuse allocations that would take live resources above this many bytes (DeviceOutOfMemoryError), as a device of that size would. */
+  readonly memoryBudgetBytes?: number;
+}
+
+/** A uniform parameter: a plain number is a u32, { f } an f32. */
+type Param = number | { readonly f: number };
+
+const MAX_GROUPS = 65535;
+
+interface Pipeline {
+  readonly pipeline: GPUComputePipeline;
+  readonly spec: KernelSpec;
+}
+
+interface RopeTableEntry {
+  buf: GpuBuf;
+  positions: number;
+}
+
+export class WebGpuBackend implements Backend {
+  readonly name = 'webgpu' as const;
+  readonly deviceDescription: string;
+  /** Bytes per binding above which weights are split. */
+  readonly maxBindingBytes: number;
+  readonly subgroups: boolean;
+
+  private readonly device: GPUDevice;
+  private readonly arena: UniformArena;
+  private readonly live = new Set<GpuResource>();
+  private readonly layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
+  private readonly pipelines = new Map<string, Pipeline>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bindGroupKeysByBuffer = new Map<number, string[]>();
+  private readonly ropeTables = new Map<string, RopeTableEntry>();
+  private readonly stagingPool: GPUBuffer[] = [];
+  private readonly dummy: GpuBuf;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private deferredDestroy: GPUBuffer[] = [];
+  private pendingChecks: Promise<string | null>[] = [];
+  private deviceErrors: string[] = [];
+  private lost: string | null = null;
+  private disposed = false;
+  private liveBytes = 0;
+
+  constructor(
+    opened: OpenedDevice,
+    private readonly opts: WebGpuBackendOptions = {},
+  ) {
+    this.device = opened.device;
+    this.subgroups = opened.subgroups;
+    this.deviceDescription = opened.description;
+    const deviceMax = Math.min(opened.limits.maxStorageBufferBindingSize, opened.limits.maxBufferSize);
+    this.maxBindingBytes = Math.min(deviceMax, opts.maxBindingBytes ?? deviceMax) & ~3;
+    if (this.maxBindingBytes < 1024) throw new RangeError(`maxBindingBytes must be at least 1024, got ${opts.maxBindingBytes}`);
+    this.arena = new UniformArena(this.device);
+    this.device.addEventListener('uncapturederror', (ev) => {
+      this.deviceErrors.push((ev as GPUUncapturedErrorEvent).error.message);
+    });
+    void this.device.lost.then((info) => {
+      if (!this.disposed) this.lost = `the WebGPU device was lost (${info.reason}): ${info.message}`;
+    });
+    this.dummy = new GpuBuf(this.device.createBuffer({ label: 'rocforge dummy', size: 16, usage: GPUBufferUsage.STORAGE }), 16);
+  }
+
+  // ---------------------------------------------------------------- resources
+
+  async uploadWeight(name: string, type: GgmlType, rows: number, cols: number, data: Uint8Array): Promise<Weight> {
+    this.checkUsable();
+    if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows <= 0 || cols <= 0) {
+      throw new RangeError(`weight ${name}: shape must be positive integers, got ${rows}x${cols}`);
+    }
+    const layout = TYPE_LAYOUT[type];
+    if (!layout || !hasDequantShader(type)) throw new UnsupportedTensorTypeError(type);
+    if (cols % layout.blockSize !== 0) {
+      throw new RangeError(`weight ${name}: ${cols} columns is not a multiple of ${typeName(type)}'s block of ${layout.blockSize}`);
+    }
+    let rowBytes = (cols / layout.blockSize) * layout.typeSize;
+    if (data.length < rowBytes * rows) {
+      throw new RangeError(`weight ${name}: ${data.length} bytes given, ${rows}x${cols} ${typeName(type)} needs ${rowBytes * rows}`);
+    }
+    // Vectors (norm weights, biases) are read element-wise by several kernels: hold them as f32.
+    let storedType = type;
+    let bytes = data.subarray(0, rowBytes * rows);
+    if (rows === 1 && type !== GgmlType.F32) {
+      const f = dequantizeTensor(type, bytes, cols);
+      bytes = new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+      storedType = GgmlType.F32;
+      rowBytes = cols * 4;
+    }
+    const rowsPerPart = Math.floor(this.maxBindingBytes / rowBytes);
+    if (rowsPerPart === 0) {
+      throw new DeviceOutOfMemoryError(
+        `weight ${name}: one row is ${formatBytes(rowBytes)}, more than the device's largest binding (${formatBytes(this.maxBindingBytes)})`,
+      );
+    }
+    const total = Math.ceil((rows * rowBytes) / 4) * 4;
+    this.checkBudget(total, `weight ${name} (${formatBytes(total)})`);
+    const parts: WeightPart[] = [];
+    const checks: Promise<string | null>[] = [];
+    for (let lo = 0; lo < rows; lo += rowsPerPart) {
+      const n = Math.min(rowsPerPart, rows - lo);
+      const size = Math.ceil((n * rowBytes) / 4) * 4;
+      const { buf, check } = this.allocBuffer(size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, `${name}[${lo}..${lo + n})`);
+      checks.push(check);
+      parts.push({ buf, rowLo: lo, rows: n });
+      if (buf.size > 0) this.writeBytes(buf.buffer, bytes.subarray(lo * rowBytes, (lo + n) * rowBytes));
+    }
+    const failures = (await Promise.all(checks)).filter((e): e is string => e !== null);
+    if (failures.length > 0) {
+      for (const p of parts) p.buf.buffer.destroy();
+      throw new DeviceOutOfMemoryError(
+        `weight ${name} (${formatBytes(total)}) does not fit in GPU memory with ${formatBytes(this.liveBytes)} already in use (${failures[0]}): ` +
+          'use a smaller model or quantization, a shorter context, or --backend cpu',
+      );
+    }
+    const w = new GpuWeight(name, type, rows, cols, storedType, rowBytes, parts);
+    return this.track(w);
+  }
+
+  createTensor(rows: number, cols: number): Tensor {
+    this.checkUsable();
+    if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows <= 0 || cols <= 0) {
+      throw new RangeError(`tensor shape must be positive integers, got ${rows}x${cols}`);
+    }
+    const size = rows * cols * 4;
+    if (size > this.maxBindingBytes) {
+      throw new DeviceOutOfMemoryError(
+        `a ${rows}x${cols} f32 tensor (${formatBytes(size)}) is larger than the device's largest binding (${formatBytes(this.maxBindingBytes)}): process fewer rows at a time`,
+      );
+    }
+    this.checkBudget(size, `a ${rows}x${cols} tensor`);
+    const { buf, check } = this.allocBuffer(size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, `tensor ${rows}x${cols}`);
+    this.pendingChecks.push(check);
+    return this.track(new GpuTensor(rows, cols, buf));
+  }
+
+  createIndex(length: number): IndexTensor {
+    this.checkUsable();
+    if (!Number.isInteger(length) || length <= 0) throw new RangeError(`index length must be a positive integer, got ${length}`);
+    const size = length * 4;
+    this.checkBudget(size, `an index of ${length}`);
+    const { buf, check } = this.allocBuffer(size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, `index ${length}`);
+    this.pendingChecks.push(check);
+    return this.track(new GpuIndex(length, buf));
+  }
+
+  createKvCache(spec: KvCacheSpec): KvCache {
+    this.checkUsable();
+    for (const key of ['nLayers', 'nSlots', 'contextLength', 'kvDim'] as const) {
+      if (!Number.isInteger(spec[key]) || spec[key] <= 0) throw new RangeError(`KV cache ${key} must be a positive integer, got ${spec[key]}`);
+    }
+    if (spec.kvDim % 2 !== 0) throw new RangeError(`KV cache kvDim must be even (f16 pairs), got ${spec.kvDim}`);
+    const perLayer = spec.nSlots * spec.contextLength * spec.kvDim * 2;
+    if (perLayer > this.maxBindingBytes) {
+      throw new DeviceOutOfMemoryError(
+        `one layer of the KV cache (${spec.nSlots} slots x ${spec.contextLength} positions x ${spec.kvDim} f16 = ${formatBytes(perLayer)}) ` +
+          `is larger than the device's largest binding (${formatBytes(this.maxBindingBytes)}): use a shorter context or fewer slots`,
+      );
+    }
+    this.checkBudget(perLayer * 2 * spec.nLayers, `a KV cache of ${formatBytes(perLayer * 2 * spec.nLayers)}`);
+    const k: GpuBuf[] = [];
+    const v: GpuBuf[] = [];
+    for (let l = 0; l < spec.nLayers; l++) {
+      for (const [list, what] of [[k, 'k'], [v, 'v']] as const) {
+        const { buf, check } = this.allocBuffer(perLayer, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, `kv ${what}${l}`);
+        this.pendingChecks.push(check);
+        list.push(buf);
+      }
+    }
+    return this.track(new GpuKvCache(spec, k, v));
+  }
+
+  writeTensor(t: Tensor, data: Float32Array): void {
+    const x = this.tensor(t);
+    if (data.length !== x.rows * x.cols) throw new RangeError(`writeTensor: ${data.length} values for a ${x.rows}x${x.cols} tensor`);
+    this.beforeHostWrite();
+    this.writeBytes(x.buf.buffer, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  writeIndex(t: IndexTensor, data: Int32Array): void {
+    const x = this.index(t);
+    if (data.length !== x.length) throw new RangeError(`writeIndex: ${data.length} values for an index of ${x.length}`);
+    this.beforeHostWrite();
+    x.host.set(data);
+    this.writeBytes(x.buf.buffer, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  // ---------------------------------------------------------------- ops
+
+  getRows(table: Weight, ids: IndexTensor, out: Tensor): void {
+    const w = this.weight(table);
+    const ix = this.index(ids);
+    const o = this.tensor(out);
+    expectShape('getRows output', o, ix.length, w.cols);
+    for (const id of ix.host) {
+      if (id < 0 || id >= w.rows) throw new RangeError(`getRows: id ${id} is outside ${w.name}'s ${w.rows} rows`);
+    }
+    const groups = Math.ceil((ix.length * Math.ceil(w.cols / 4)) / 64);
+    for (const part of w.parts) {
+      this.dispatch(KERNELS.getRows, w.storedType, [ix.length, w.cols, w.rowBytes, part.rowLo, part.rows], [part.buf, ix.buf, o.buf], groups);
+    }
+  }
+
+  rmsNorm(x: Tensor, weight: Weight, eps: number, out: Tensor): void {
+    const xt = this.tensor(x);
+    const w = this.weight(weight);
+    const o = this.tensor(out);
+    if (w.rows * w.cols !== xt.cols || w.storedType !== GgmlType.F32) {
+      throw new RangeError(`rmsNorm: weight ${w.name} (${w.rows}x${w.cols}) must be a vector of ${xt.cols} values`);
+    }
+    expectShape('rmsNorm output', o, xt.rows, xt.cols);
+    this.dispatch(KERNELS.rmsNorm, undefined, [xt.rows, xt.cols, { f: eps }], [xt.buf, w.parts[0]!.buf, o.buf], xt.rows);
+  }
+
+  matmul(weight: Weight, x: Tensor, out: Tensor, bias?: Weight): void {
+    const w = this.weight(weight);
+    const xt = this.tensor(x);
+    const o = this.tensor(out);
+    if (xt.cols !== w.cols) throw new RangeError(`matmul ${w.name}: input rows have ${xt.cols} columns, the weight has ${w.cols}`);
+    expectShape(`matmul ${w.name} output`, o, xt.rows, w.rows);
+    if (o.buf === xt.buf) throw new RangeError(`matmul ${w.name}: the output must not alias the input`);
+    let biasBuf = this.dummy;
+    if (bias) {
+      const b = this.weight(bias);
+      if (b.rows * b.cols !== w.rows || b.storedType !== GgmlType.F32) {
+        throw new RangeError(`matmul ${w.name}: bias ${b.name} has ${b.rows * b.cols} values, need ${w.rows}`);
+      }
+      biasBuf = b.parts[0]!.buf;
+    }
+    const hasBias = bias ? 1 : 0;
+    for (const part of w.parts) {
+      const bufs = [part.buf, xt.buf, o.buf, biasBuf];
+      if (xt.rows <= MATVEC_MAX_ROWS) {
+        this.dispatch(KERNELS.matvec, w.storedType, [xt.rows, w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias], bufs, part.rows);
+      } else {
+        const gx = Math.ceil(part.rows / MATMUL_TILE);
+        const gy = Math.ceil(xt.rows / MATMUL_TILE);
+        if (gx > MAX_GROUPS || gy > MAX_GROUPS) throw new RangeError(`matmul ${w.name}: ${xt.rows}x${part.rows} is too large for one dispatch`);
+        this.dispatch2d(KERNELS.matmul, w.storedType, [xt.rows, w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias], bufs, gx, gy);
+      }
+    }
+  }
+
+  rope(q: Tensor, k: Tensor, positions: IndexTensor, p: RopeParams): void {
+    const qt = this.tensor(q);
+    const kt = this.tensor(k);
+    const pos = this.index(positions);
+    if (p.ropeDim % 2 !== 0 || p.ropeDim > p.headDim) throw new RangeError(`rope: ropeDim ${p.ropeDim} must be even and at most headDim ${p.headDim}`);
+    expectShape('rope q', qt, pos.length, p.nHeads * p.headDim);
+    expectShape('rope k', kt, pos.length, p.nKvHeads * p.headDim);
+    if (qt.buf === kt.buf) throw new RangeError('rope: q and k must be different tensors');
+    let maxPos = 0;
+    for (const v of pos.host) {
+      if (v < 0) throw new RangeError(`rope: negative position ${v}`);
+      if (v > maxPos) maxPos = v;
+    }
+    if (p.ropeDim === 0) return;
+    const table = this.ropeTableFor(p, maxPos);
+    const pairs = pos.length * (p.nHeads + p.nKvHeads) * (p.ropeDim / 2);
+    this.dispatch(
+      KERNELS.rope,
+      undefined,
+      [pos.length, p.nHeads, p.nKvHeads, p.headDim, p.ropeDim, p.neox ? 1 : 0],
+      [qt.buf, kt.buf, pos.buf, table],
+      Math.ceil(pairs / 64),
+    );
+  }
+
+  storeKv(cache: KvCache, layer: number, k: Tensor, v: Tensor, slots: IndexTensor, positions: IndexTensor): void {
+    const c = this.kv(cache);
+    this.checkLayer(c, layer);
+    const kt = this.tensor(k);
+    const vt = this.tensor(v);
+    const s = this.index(slots);
+    const pos = this.index(positions);
+    const rows = kt.rows;
+    expectShape('storeKv k', kt, rows, c.kvDim);
+    expectShape('storeKv v', vt, rows, c.kvDim);
+    this.checkSlotsPositions('storeKv', c, s, pos, rows);
+    this.dispatch(
+      KERNELS.kvStore,
+      undefined,
+      [rows, c.kvDim, c.contextLength],
+      [kt.buf, vt.buf, s.buf, pos.buf, c.k[layer]!, c.v[layer]!],
+      Math.ceil((rows * (c.kvDim / 2)) / 64),
+    );
+  }
+
+  attention(q: Tensor, cache: KvCache, layer: number, slots: IndexTensor, positions: IndexTensor, p: AttentionParams, out: Tensor): void {
+    const c = this.kv(cache);
+    this.checkLayer(c, layer);
+    const qt = this.tensor(q);
+    const o = this.tensor(out);
+    const s = this.index(slots);
+    const pos = this.index(positions);
+    const { nHeads, nKvHeads, headDim } = p;
+    if (nHeads % nKvHeads !== 0) throw new RangeError(`attention: ${nHeads} query heads cannot be grouped over ${nKvHeads} KV heads`);
+    if (nKvHeads * headDim !== c.kvDim) throw new RangeError(`attention: ${nKvHeads} KV heads of ${headDim} do not match the cache's kvDim ${c.kvDim}`);
+    if (headDim % 2 !== 0 || headDim > 256) throw new RangeError(`attention: head dimension ${headDim} must be even and at most 256 on WebGPU`);
+    const rows = qt.rows;
+    expectShape('attention q', qt, rows, nHeads * headDim);
+    expectShape('attention output', o, rows, nHeads * headDim);
+    if (o.buf === qt.buf) throw new RangeError('attention: the output must not alias q');
+    this.checkSlotsPositions('attention', c, s, pos, rows);
+    this.dispatch(
+      KERNELS.attention,
+      undefined,
+      [rows, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }],
+      [qt.buf, c.k[layer]!, c.v[layer]!, s.buf, pos.buf, o.buf],
+      rows * nHeads,
+    );
+  }
+
+  swiglu(gate: Tensor, up: Tensor, out: Tensor): void {
+    this.elementwise(KERNELS.swiglu, 'swiglu', gate, up, out);
+  }
+
+  add(a: Tensor, b: Tensor, out: Tensor): void {
+    this.elementwise(KERNELS.add, 'add', a, b, out);
+  }
+
+  gatherRows(x: Tensor, rows: IndexTensor, out: Tensor): void {
+    const xt = this.tensor(x);
+    const ix = this.index(rows);
+    const o = this.tensor(out);
+    expectShape('gatherRows output', o, ix.length, xt.cols);
+    if (o.buf === xt.buf) throw new RangeError('gatherRows: the output must not alias the input');
+    for (const r of ix.host) {
+      if (r < 0 || r >= xt.rows) throw new RangeError(`gatherRows: row ${r} is outside the input's ${xt.rows} rows`);
+    }
+    this.dispatch(KERNELS.gatherRows, undefined, [ix.length, xt.cols], [xt.buf, ix.buf, o.buf], Math.ceil((ix.length * xt.cols) / 256));
+  }
+
+  // ---------------------------------------------------------------- host side
+
+  async read(t: Tensor): Promise<Float32Array> {
+    const x = this.tensor(t);
+    const size = x.rows * x.cols * 4;
+    const staging = this.takeStaging(size);
+    this.endPass();
+    const enc = this.encoder ?? this.device.createCommandEncoder();
+    this.encoder = enc;
+    enc.copyBufferToBuffer(x.buf.buffer, 0, staging, 0, size);
+    this.submit();
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, size);
+    } catch (e) {
+      this.stagingPool.push(staging);
+      await this.throwDeviceProblems();
+      throw e;
+    }
+    const result = new Float32Array(staging.getMappedRange(0, size).slice(0));
+    staging.unmap();
+    this.stagingPool.push(staging);
+    await this.throwDeviceProblems();
+    return result;
+  }
+
+  release(r: DeviceResource): void {
+    const res = r as GpuResource;
+    if (!this.live.delete(res)) return;
+    this.liveBytes -= res.bytes;
+    for (const b of res.buffers) this.destroyBuffer(b);
+  }
+
+  memoryInUse(): number {
+    return this.liveBytes;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.encoder = null;
+    this.pass = null;
+    for (const r of this.live) for (const b of r.buffers) b.buffer.destroy();
+    this.live.clear();
+    this.liveBytes = 0;
+    for (const t of this.ropeTables.values()) t.buf.buffer.destroy();
+    for (const b of this.stagingPool) b.destroy();
+    this.arena.destroy();
+    this.dummy.buffer.destroy();
+    this.bindGroups.clear();
+    this.device.destroy();
+  }
+
+  /** Submits everything recorded so far without reading anything back (for benchmarks). */
+  flush(): void {
+    if (this.encoder) this.submit();
+  }
+
+  /** Resolves when the device has finished all submitted work. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.throwDeviceProblems();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private elementwise(spec: KernelSpec, what: string, a: Tensor, b: Tensor, out: Tensor): void {
+    const at = this.tensor(a);
+    const bt = this.tensor(b);
+    const o = this.tensor(out);
+    expectShape(`${what} b`, bt, at.rows, at.cols);
+    expectShape(`${what} output`, o, at.rows, at.cols);
+    const n = at.rows * at.cols;
+    this.dispatch(spec, undefined, [n], [at.buf, bt.buf, o.buf], Math.ceil(n / 256));
+  }
+
+  private checkLayer(c: GpuKvCache, layer: number): void {
+    if (!Number.isInteger(layer) || layer < 0 || layer >= c.nLayers) throw new RangeError(`layer ${layer} is outside the KV cache's ${c.nLayers} layers`);
+  }
+
+  private checkSlotsPositions(what: string, c: GpuKvCache, s: GpuIndex, pos: GpuIndex, rows: number): void {
+    if (s.length !== rows || pos.length !== rows) {
+      throw new RangeError(`${what}: ${rows} rows need ${rows} slots and positions, got ${s.length} and ${pos.length}`);
+    }
+    for (let r = 0; r < rows; r++) {
+      const slot = s.host[r]!;
+      const p = pos.host[r]!;
+      if (slot < 0 || slot >= c.nSlots) throw new RangeError(`slot ${slot} is outside the KV cache's ${c.nSlots} slots`);
+      if (p < 0 || p >= c.contextLength) throw new RangeError(`position ${p} is outside the KV cache's context of ${c.contextLength}`);
+    }
+  }
+
+  private ropeTableFor(p: RopeParams, maxPos: number): GpuBuf {
+    const key = `${p.ropeDim}|${p.freqBase}|${p.freqScale}`;
+    let t = this.ropeTables.get(key);
+    if (!t || t.positions <= maxPos) {
+      let positions = Math.max(256, t?.positions ?? 0);
+      while (positions <= maxPos) positions *= 2;
+      const data = ropeTable(positions, p.ropeDim, p.freqBase, p.freqScale);
+      const buffer = this.device.createBuffer({ label: `rope table ${key}`, size: data.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST });
+      this.device.queue.writeBuffer(buffer, 0, data);
+      if (t) this.destroyBuffer(t.buf);
+      t = { buf: new GpuBuf(buffer, data.byteLength), positions };
+      this.ropeTables.set(key, t);
+    }
+    return t.buf;
+  }
+
+  private pipelineFor(spec: KernelSpec, type: GgmlType | undefined): Pipeline {
+    const reduce = spec.reduce ? (this.subgroups ? 'subgroup' : 'shared') : undefined;
+    const key = `${spec.name}|${type ?? ''}|${reduce ?? ''}`;
+    let p = this.pipelines.get(key);
+    if (p) return p;
+    const { pl } = this.layoutFor(spec);
+    const code = composeShader({ op: spec.file, dequant: spec.dequant ? type : undefined, reduce });
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ label: key, code });
+    const pipeline = this.device.createComputePipeline({
+      label: key,
+      layout: pl,
+      compute: { module, entryPoint: 'main', constants: spec.wg !== undefined ? { WG: spec.wg } : {} },
+    });
+    this.pendingChecks.push(this.device.popErrorScope().then((e) => (e ? `shader ${key} failed to compile: ${e.message}` : null)));
+    p = { pipeline, spec };
+    this.pipelines.set(key, p);
+    return p;
+  }
+
+  private layoutFor(spec: KernelSpec): { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout } {
+    let l = this.layouts.get(spec.name);
+    if (!l) {
+      const entries: GPUBindGroupLayoutEntry[] = [
+        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: SLOT_BYTES } },
+        ...spec.bindings.map(
+          (b, i): GPUBindGroupLayoutEntry => ({
+            binding: i + 1,
+            visibility: GPUShaderStage.COMPUTE,
+            buffer: { type: b === 'read' ? 'read-only-storage' : 'storage' },
+          }),
+        ),
+      ];
+      const bgl = this.device.createBindGroupLayout({ label: spec.name, entries });
+      l = { bgl, pl: this.device.createPipelineLayout({ label: spec.name, bindGroupLayouts: [bgl] }) };
+      this.layouts.set(spec.name, l);
+    }
+    return l;
+  }
+
+  private bindGroupFor(spec: KernelSpec, slot: UniformSlot, bufs: readonly GpuBuf[]): GPUBindGroup {
+    const key = `${spec.name}|${slot.chunk.id}|${bufs.map((b) => b.id).join(',')}`;
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      bg = this.device.createBindGroup({
+        label: key,
+        layout: this.layoutFor(spec).bgl,
+        entries: [
+          { binding: 0, resource: { buffer: slot.chunk.buffer, offset: 0, size: SLOT_BYTES } },
+          ...bufs.map((b, i) => ({ binding: i + 1, resource: { buffer: b.buffer } })),
+        ],
+      });
+      this.bindGroups.set(key, bg);
+      for (const b of bufs) {
+        const keys = this.bindGroupKeysByBuffer.get(b.id);
+        if (keys) keys.push(key);
+        else this.bindGroupKeysByBuffer.set(b.id, [key]);
+      }
+    }
+    return bg;
+  }
+
+  private dispatch(spec: KernelSpec, type: GgmlType | undefined, params: readonly Param[], bufs: readonly GpuBuf[], groups: number): void {
+    if (groups <= 0) return;
+    const gx = Math.min(groups, MAX_GROUPS);
+    const gy = Math.ceil(groups / gx);
+    if (gy > MAX_GROUPS) throw new RangeError(`${spec.name}: ${groups} workgroups is too many for one dispatch`);
+    this.dispatch2d(spec, type, params, bufs, gx, gy);
+  }
+
+  private dispatch2d(spec: KernelSpec, type: GgmlType | undefined, params: readonly Param[], bufs: readonly GpuBuf[], gx: number, gy: number): void {
+    this.checkUsable();
+    const pipe = this.pipelineFor(spec, type);
+    const slot = this.arena.alloc();
+    const base = slot.offset / 4;
+    params.forEach((p, i) => {
+      if (typeof p === 'number') slot.chunk.u32[base + i] = p;
+      else slot.chunk.f32[base + i] = p.f;
+    });
+    const bg = this.bindGroupFor(spec, slot, bufs);
+    const pass = this.beginPass();
+    pass.setPipeline(pipe.pipeline);
+    pass.setBindGroup(0, bg, [slot.offset]);
+    pass.dispatchWorkgroups(gx, gy);
+  }
+
+  private beginPass(): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'rocforge pass' });
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  private submit(): void {
+    this.endPass();
+    this.arena.upload(this.device.queue);
+    if (this.encoder) {
+      this.device.queue.submit([this.encoder.finish()]);
+      this.encoder = null;
+    }
+    for (const b of this.deferredDestroy) b.destroy();
+    this.deferredDestroy = [];
+  }
+
+  /** A host write lands on the queue at once: submit earlier ops first so they see the old contents. */
+  private beforeHostWrite(): void {
+    if (this.encoder) this.submit();
+  }
+
+  private writeBytes(buffer: GPUBuffer, bytes: Uint8Array): void {
+    const aligned = bytes.length & ~3;
+    if (aligned > 0) this.device.queue.writeBuffer(buffer, 0, bytes.buffer, bytes.byteOffset, aligned);
+    if (aligned < bytes.length) {
+      const tail = new Uint8Array(4);
+      tail.set(bytes.subarray(aligned));
+      this.device.queue.writeBuffer(buffer, aligned, tail);
+    }
+  }
+
+  private allocBuffer(size: number, usage: GPUBufferUsageFlags, label: string): { buf: GpuBuf; check: Promise<string | null> } {
+    const padded = Math.max(4, Math.ceil(size / 4) * 4);
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    const buffer = this.device.createBuffer({ label, size: padded, usage });
+    const validation = this.device.popErrorScope();
+    const oom = this.device.popErrorScope();
+    const check = Promise.all([validation, oom]).then(([v, o]) => {
+      if (o) return `out of memory allocating ${label} (${formatBytes(padded)}): ${o.message}`;
+      if (v) return `allocating ${label} (${formatBytes(padded)}) failed: ${v.message}`;
+      return null;
+    });
+    return { buf: new GpuBuf(buffer, padded), check };
+  }
+
+  private checkBudget(bytes: number, what: string): void {
+    const budget = this.opts.memoryBudgetBytes;
+    if (budget !== undefined && this.liveBytes + bytes > budget) {
+      throw new DeviceOutOfMemoryError(
+        `${what} does not fit: ${formatBytes(this.liveBytes)} of the ${formatBytes(budget)} device memory budget is in use. ` +
+          'Release other models or use a smaller model, quantization or context',
+      );
+    }
+  }
+
+  private destroyBuffer(b: GpuBuf): void {
+    const keys = this.bindGroupKeysByBuffer.get(b.id);
+    if (keys) {
+      for (const k of keys) this.bindGroups.delete(k);
+      this.bindGroupKeysByBuffer.delete(b.id);
+    }
+    // Commands recorded but not yet submitted may still use it.
+    if (this.encoder) this.deferredDestroy.push(b.buffer);
+    else b.buffer.destroy();
+  }
+
+  private takeStaging(size: number): GPUBuffer {
+    const i = this.stagingPool.findIndex((b) => b.size >= size && b.size <= size * 4 + 4096);
+    if (i >= 0) return this.stagingPool.splice(i, 1)[0]!;
+    return this.device.createBuffer({ label: 'rocforge readback', size: Math.max(16, Math.ceil(size / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  /** Surfaces asynchronous allocation failures, shader errors and device loss as exceptions. */
+  private async throwDeviceProblems(): Promise<void> {
+    const checks = this.pendingChecks;
+    this.pendingChecks = [];
+    const failures = (await Promise.all(checks)).filter((e): e is string => e !== null);
+    const oom = failures.find((f) => f.startsWith('out of memory'));
+    if (oom) {
+      throw new DeviceOutOfMemoryError(`${oom}. The model, tensors or KV cache do not fit in GPU memory: use a smaller model, quantization or context`);
+    }
+    const errors = [...failures, ...this.deviceErrors];
+    this.deviceErrors = [];
+    if (errors.length > 0) throw new RocforgeError(`WebGPU error: ${errors.join('; ')}`);
+    if (this.lost) throw new RocforgeError(this.lost);
+  }
+
+  private checkUsable(): void {
+    if (this.disposed) throw new TypeError('the WebGPU backend was disposed');
+    if (this.lost) throw new RocforgeError(this.lost);
+  }
+
+  private track<T extends GpuResource>(r: T): T {
+    this.live.add(r);
+    this.liveBytes += r.bytes;
+    return r;
+  }
+
+  private alive<T extends GpuResource>(r: T): T {
+    if (!this.live.has(r)) throw new TypeError(`a ${r.kind} was used after it was released (or after the backend was disposed)`);
+    return r;
+  }
+
+  private weight(w: Weight): GpuWeight {
+    return this.alive(asWeight(w));
+  }
+  private tensor(t: Tensor): GpuTensor {
+    return this.alive(asTensor(t));
+  }
+  private index(t: IndexTensor): GpuIndex {
+    return this.alive(asIndex(t));
+  }
+  private kv(c: KvCache): GpuKvCache {
+    return this.alive(asKv(c));
+  }
+}
