@@ -55,3 +55,4 @@ export function checkQuantInput(name: string, blockSize: number, n: number): num
   if (n % blockSize !== 0) throw new RangeError(`${name}: ${n} elements is not a multiple of the block size ${blockSize}`);
   return n / blockSize;
 }
+
