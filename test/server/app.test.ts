@@ -25,17 +25,17 @@ describe('health and models', () => {
     let res = await fetch(`${s.url}/health`);
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('2');
-    expect(await res.json()).toMatchObject({ status: 'loading', progress: 0.5 });
+    expect((await res.json()) as Json).toMatchObject({ status: 'loading', progress: 0.5 });
     // Generation routes say the same thing while loading.
     res = await postJson(`${s.url}/v1/completions`, { prompt: 'x' });
     expect(res.status).toBe(503);
-    expect((await res.json()).error.code).toBe('model_loading');
+    expect(((await res.json()) as Json).error.code).toBe('model_loading');
 
     resolve(new FakeEngine());
     await new Promise((r) => setTimeout(r, 0));
     res = await fetch(`${s.url}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok', slots_total: 2, slots_busy: 0 });
+    expect((await res.json()) as Json).toMatchObject({ status: 'ok', slots_total: 2, slots_busy: 0 });
   });
 
   it('reports a failed load on /health as 503 with the reason', async () => {
@@ -43,7 +43,7 @@ describe('health and models', () => {
     await new Promise((r) => setTimeout(r, 0));
     const res = await fetch(`${s.url}/health`);
     expect(res.status).toBe(503);
-    expect((await res.json()).error.message).toContain('file is not GGUF');
+    expect(((await res.json()) as Json).error.message).toContain('file is not GGUF');
   });
 
   it('lists the served model, with the demo notice, and 404s other ids', async () => {
@@ -55,7 +55,7 @@ describe('health and models', () => {
     expect((await fetch(`${s.url}/v1/models/demo.gguf`)).status).toBe(200);
     const missing = await fetch(`${s.url}/v1/models/gpt-4`);
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error).toMatchObject({ type: 'not_found_error', param: 'model', code: 'model_not_found' });
+    expect(((await missing.json()) as Json).error).toMatchObject({ type: 'not_found_error', param: 'model', code: 'model_not_found' });
   });
 });
 
@@ -279,7 +279,7 @@ describe('errors', () => {
     const third = await postJson(`${s.url}/v1/completions`, body);
     expect(third.status).toBe(503);
     expect(third.headers.get('retry-after')).toBe('1');
-    expect((await third.json()).error).toMatchObject({ type: 'service_unavailable_error', code: 'queue_full' });
+    expect(((await third.json()) as Json).error).toMatchObject({ type: 'service_unavailable_error', code: 'queue_full' });
     expect((await first).status).toBe(200);
     expect((await second).status).toBe(200);
     expect((await postJson(`${s.url}/v1/completions`, body)).status).toBe(200);
