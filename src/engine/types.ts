@@ -88,6 +88,11 @@ export interface ChatMessage {
 
 export type Prompt = string | number[];
 
+export interface ChatOptions extends GenerateOptions {
+  /** A Jinja chat template to use instead of the model's (tokenizer.chat_template). */
+  template?: string;
+}
+
 /** Engine counters and gauges, for the server's /metrics. */
 export interface EngineStats {
   /** Sequences holding a KV slot (prefilling or decoding). */
