@@ -167,6 +167,10 @@ export class Scheduler {
       budget -= n;
     }
     if (tokens.length === 0) return;
+    // A step of only mid-prompt chunks needs no logits, but forward wants at least one row: take
+    // the last row's and drop it.
+    const discardLogits = logitRows.length === 0;
+    if (discardLogits) logitRows.push(tokens.length - 1);
 
     let logits: Float32Array;
     try {
@@ -186,6 +190,7 @@ export class Scheduler {
       s.nPast += n;
       if (s.state === 'prefill') this.promptTokensTotal += n;
     }
+    if (discardLogits) return;
     const V = this.model.vocabSize;
     owners.forEach((s, i) => {
       if (s.state === 'finished') return;

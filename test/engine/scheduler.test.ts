@@ -23,6 +23,8 @@ class ToyModel implements BatchModel {
   }
   async forward(b: ForwardBatch): Promise<Float32Array> {
     this.batches.push(b);
+    // the real model's contract: at least one row of logits per batch
+    if (b.logitRows.length === 0) throw new Error('forward: logitRows is empty');
     if (this.failNext) {
       this.failNext = false;
       throw new Error('device lost');
