@@ -1,0 +1,149 @@
+// `rocforge synth`: writes a random-weight llama/qwen2 GGUF of any shape and tensor type.
+import { parseArgs } from 'node:util';
+import { InvalidRequestError } from '../../errors.ts';
+import { parseTypeName, typeName, type GgmlType } from '../../gguf/types.ts';
+import { synthTensorPlan, writeSynthModel, type SynthArch, type SynthOptions, type SynthProgress } from '../../model/synth.ts';
+import { supportedTypes } from '../../quant/registry.ts';
+import { formatBytes } from './info.ts';
+
+const HELP = `usage: rocforge synth --arch llama|qwen2 --dim N --layers N --heads N [--kv-heads N]
+                      --ffn N --vocab N [--type T] [--ctx N] [--seed N] [--name S] -o out.gguf
+
+Writes a model with seeded random weights (std 1/sqrt(row length)), every hyper-parameter key
+llama.cpp expects and a valid tokenizer (llama: SPM vocab; qwen2: byte-level BPE with merges and a
+ChatML template). The file is streamed tensor by tensor, so memory stays small at any size.
+
+Weights whose row length is not a multiple of the type's block size fall back as llama-quantize
+does (Q2_K/Q3_K -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0), else to F16. Norms and biases
+are F32.
+
+example:
+  rocforge synth --arch llama --dim 2048 --layers 16 --heads 32 --kv-heads 8 --ffn 8192 \\
+                 --vocab 32000 --type Q4_0 -o m.gguf
+
+options:
+  --arch A            llama or qwen2
+  --dim N             embedding length (a multiple of --heads)
+  --layers N          transformer blocks
+  --heads N           attention heads
+  --kv-heads N        key/value heads (divides --heads; default: --heads)
+  --ffn N             feed-forward length
+  --vocab N           vocabulary size (at least 259)
+  --type T            type of the weight matrices (default F16); one of: TYPES
+  --ctx N             context length recorded in the file (default 2048)
+  --seed N            seed of the weights (default 1)
+  --name S            general.name (default synth-<arch>-<dim>)
+  --no-chat-template  write no tokenizer.chat_template
+  -o, --out FILE      output path
+  -q, --quiet         no progress on stderr
+  -h, --help          show this help`;
+
+function help(): string {
+  return HELP.replace('TYPES', supportedTypes().map((t) => typeName(t)).join(', '));
+}
+
+function int(name: string, v: string | undefined, dflt?: number): number {
+  if (v === undefined) {
+    if (dflt === undefined) throw new InvalidRequestError(`--${name} is required (rocforge synth --help)`);
+    return dflt;
+  }
+  if (!/^-?\d+$/.test(v)) throw new InvalidRequestError(`--${name} must be an integer, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+/** Reports progress on stderr: a line redrawn in place on a terminal, one line per 10% otherwise. */
+function progressReporter(out: string): { update: (p: SynthProgress) => void; done: () => void } {
+  const tty = process.stderr.isTTY === true;
+  let lastDraw = 0;
+  let lastDecile = -1;
+  return {
+    update(p) {
+      const pct = p.totalBytes ? (100 * p.bytesWritten) / p.totalBytes : 100;
+      const line = `${out}: ${pct.toFixed(1).padStart(5)}%  ${formatBytes(p.bytesWritten)} / ${formatBytes(p.totalBytes)}  [${p.index + 1}/${p.count}] ${p.tensor}`;
+      if (tty) {
+        const now = Date.now();
+        if (now - lastDraw < 100 && p.bytesWritten < p.totalBytes) return;
+        lastDraw = now;
+        process.stderr.write(`\r\x1b[K${line}`);
+      } else {
+        const decile = Math.floor(pct / 10);
+        if (decile === lastDecile) return;
+        lastDecile = decile;
+        process.stderr.write(`${line}\n`);
+      }
+    },
+    done() {
+      if (tty) process.stderr.write('\n');
+    },
+  };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        arch: { type: 'string' },
+        dim: { type: 'string' },
+        layers: { type: 'string' },
+        heads: { type: 'string' },
+        'kv-heads': { type: 'string' },
+        ffn: { type: 'string' },
+        vocab: { type: 'string' },
+        type: { type: 'string' },
+        ctx: { type: 'string' },
+        seed: { type: 'string' },
+        name: { type: 'string' },
+        'no-chat-template': { type: 'boolean' },
+        out: { type: 'string', short: 'o' },
+        quiet: { type: 'boolean', short: 'q' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new InvalidRequestError(`${(e as Error).message} (rocforge synth --help)`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    console.log(help());
+    return 0;
+  }
+  if (v.arch !== 'llama' && v.arch !== 'qwen2') throw new InvalidRequestError(`--arch must be llama or qwen2 (rocforge synth --help)`);
+  if (!v.out) throw new InvalidRequestError('-o/--out is required (rocforge synth --help)');
+  let type: GgmlType | undefined;
+  if (v.type !== undefined) {
+    type = parseTypeName(v.type);
+    if (type === undefined) throw new InvalidRequestError(`unknown --type ${v.type}; one of: ${supportedTypes().map((t) => typeName(t)).join(', ')}`);
+  }
+  const heads = int('heads', v.heads);
+  const opts: SynthOptions = {
+    arch: v.arch as SynthArch,
+    out: v.out,
+    dim: int('dim', v.dim),
+    layers: int('layers', v.layers),
+    heads,
+    kvHeads: int('kv-heads', v['kv-heads'], heads),
+    ffn: int('ffn', v.ffn),
+    vocab: int('vocab', v.vocab),
+    ctx: int('ctx', v.ctx, 2048),
+    seed: int('seed', v.seed, 1),
+    ...(type !== undefined ? { type } : {}),
+    ...(v.name !== undefined ? { name: v.name } : {}),
+    ...(v['no-chat-template'] ? { chatTemplate: null } : {}),
+  };
+  const plan = synthTensorPlan(opts);
+  const t0 = Date.now();
+  const progress = v.quiet ? undefined : progressReporter(v.out);
+  try {
+    await writeSynthModel(opts, progress?.update);
+  } finally {
+    progress?.done();
+  }
+  const byType = new Map<string, number>();
+  for (const t of plan) byType.set(typeName(t.type), (byType.get(typeName(t.type)) ?? 0) + 1);
+  const params = plan.reduce((s, t) => s + t.dims.reduce((a, b) => a * b, 1), 0);
+  const types = [...byType].map(([k, n]) => `${n} ${k}`).join(', ');
+  console.log(`wrote ${v.out}: ${opts.arch}, ${(params / 1e6).toFixed(2)}M parameters, ${plan.length} tensors (${types}) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return 0;
+}
