@@ -3,6 +3,7 @@ import { UnsupportedModelError } from '../errors.ts';
 import { GgmlType, typeName } from '../gguf/types.ts';
 import type { QuantFormat } from './format.ts';
 import { BF16, F16, F32 } from './float.ts';
+import { IQ4_NL } from './iq4nl.ts';
 import { Q2_K, Q3_K, Q4_K, Q5_K, Q6_K } from './kquants.ts';
 import { Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 } from './legacy.ts';
 
@@ -27,6 +28,7 @@ function register(...formats: QuantFormat[]): void {
 register(F32, F16, BF16);
 register(Q4_0, Q4_1, Q5_0, Q5_1, Q8_0);
 register(Q2_K, Q3_K, Q4_K, Q5_K, Q6_K);
+register(IQ4_NL);
 
 export function getFormat(type: GgmlType): QuantFormat {
   const f = FORMATS.get(type);
