@@ -126,6 +126,7 @@ async function parseWithLibrary(
   const metadata = new Map<string, GgufValue>();
   // File order from the scan: a JS object would reorder integer-like keys.
   for (const key of scan.types.keys()) metadata.set(key, lib[key] as GgufValue);
+  for (const [key, ...indices] of scan.bomStrings) restoreBom(metadata, key, indices);
 
   const alignment = scan.alignment;
   const dataOffset = alignUp(scan.headerEnd, alignment);
@@ -137,6 +138,17 @@ async function parseWithLibrary(
     header: { path, version: scan.version, alignment, fileSize, dataOffset, metadata, tensors },
     types: scan.types,
   };
+}
+
+function restoreBom(metadata: Map<string, GgufValue>, key: string, indices: readonly number[]): void {
+  if (indices.length === 0) {
+    metadata.set(key, `\uFEFF${metadata.get(key) as string}`);
+    return;
+  }
+  let arr = metadata.get(key) as GgufValue[];
+  for (const i of indices.slice(0, -1)) arr = arr[i] as GgufValue[];
+  const last = indices[indices.length - 1]!;
+  arr[last] = `\uFEFF${arr[last] as string}`;
 }
 
 /** The library and our scan must agree on every key and tensor info, or the file is not trusted. */

@@ -81,6 +81,12 @@ export interface HeaderScan {
   readonly tensors: readonly ScannedTensor[];
   /** Offset of the first byte after the tensor infos (before alignment padding). */
   readonly headerEnd: number;
+  /**
+   * Strings that start with a UTF-8 byte order mark, as [key, ...array indices]. The library decodes
+   * with a default TextDecoder, which drops a leading BOM (llama-spm has the token "\uFEFF"); the
+   * reader puts it back.
+   */
+  readonly bomStrings: readonly (readonly [string, ...number[]])[];
 }
 
 const CHUNK = 1 << 20;
@@ -141,6 +147,18 @@ class Cursor {
     return v;
   }
 
+  /** Skips a string of `len` bytes, telling whether it starts with a UTF-8 BOM. */
+  async skipString(len: number, what: string): Promise<boolean> {
+    let bom = false;
+    if (len >= 3) {
+      await this.need(3, what);
+      const at = this.pos - this.bufStart;
+      bom = this.buf[at] === 0xef && this.buf[at + 1] === 0xbb && this.buf[at + 2] === 0xbf;
+    }
+    this.skip(len, what);
+    return bom;
+  }
+
   async bytes(n: number, what: string): Promise<Buffer> {
     await this.need(n, what);
     const at = this.pos - this.bufStart;
@@ -192,6 +210,7 @@ export async function scanHeader(path: string, fh: FileHandle, fileSize: number)
 
   const types = new Map<string, GgufTypeDesc>();
   let alignment = GGUF_DEFAULT_ALIGNMENT;
+  const bomStrings: [string, ...number[]][] = [];
   for (let i = 0; i < kvCount; i++) {
     const key = await c.string(`metadata key #${i}`, LIB_MAX_STRING);
     if (types.has(key)) c.fail(`duplicate metadata key ${JSON.stringify(key)}`);
@@ -205,7 +224,7 @@ export async function scanHeader(path: string, fh: FileHandle, fileSize: number)
       types.set(key, SCALAR_DESC[t]!);
       continue;
     }
-    types.set(key, await scanValue(c, t, key, 0));
+    types.set(key, await scanValue(c, t, key, [key], bomStrings));
   }
 
   const tensors: ScannedTensor[] = [];
@@ -229,10 +248,17 @@ export async function scanHeader(path: string, fh: FileHandle, fileSize: number)
     const relOffset = await c.u64(`data offset of tensor ${name}`);
     tensors.push({ name, dims, type, relOffset });
   }
-  return { version, types, alignment, tensors, headerEnd: c.pos };
+  return { version, types, alignment, tensors, headerEnd: c.pos, bomStrings };
 }
 
-async function scanValue(c: Cursor, t: GgufValueType, key: string, depth: number): Promise<GgufTypeDesc> {
+async function scanValue(
+  c: Cursor,
+  t: GgufValueType,
+  key: string,
+  path: readonly [string, ...number[]],
+  boms: [string, ...number[]][],
+): Promise<GgufTypeDesc> {
+  const depth = path.length - 1;
   const size = SCALAR_SIZE[t];
   if (size !== undefined) {
     c.skip(size, `value of ${key}`);
@@ -240,7 +266,7 @@ async function scanValue(c: Cursor, t: GgufValueType, key: string, depth: number
   }
   if (t === GgufValueType.STRING) {
     const len = await c.count(`length of string ${key}`, 1, LIB_MAX_STRING);
-    c.skip(len, `string value of ${key}`);
+    if (await c.skipString(len, `string value of ${key}`)) boms.push([...path]);
     return SCALAR_DESC[t]!;
   }
   // ARRAY
@@ -256,12 +282,12 @@ async function scanValue(c: Cursor, t: GgufValueType, key: string, depth: number
   if (items === GgufValueType.STRING) {
     for (let i = 0; i < n; i++) {
       const len = await c.count(`length of string ${key}[${i}]`, 1, LIB_MAX_STRING);
-      c.skip(len, `string ${key}[${i}]`);
+      if (await c.skipString(len, `string ${key}[${i}]`)) boms.push([...path, i]);
     }
     return ARRAY_DESC[items]!;
   }
   const inner: GgufTypeDesc[] = [];
-  for (let i = 0; i < n; i++) inner.push(await scanValue(c, GgufValueType.ARRAY, `${key}[${i}]`, depth + 1));
+  for (let i = 0; i < n; i++) inner.push(await scanValue(c, GgufValueType.ARRAY, `${key}[${i}]`, [...path, i], boms));
   return { type: GgufValueType.ARRAY, items, inner };
 }
 

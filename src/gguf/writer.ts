@@ -85,21 +85,52 @@ class ByteSink {
     return at;
   }
 
-  u8(v: number): void { this.buf.writeUInt8(v, this.reserve(1)); }
-  i8(v: number): void { this.buf.writeInt8(v, this.reserve(1)); }
-  u16(v: number): void { this.buf.writeUInt16LE(v, this.reserve(2)); }
-  i16(v: number): void { this.buf.writeInt16LE(v, this.reserve(2)); }
-  u32(v: number): void { this.buf.writeUInt32LE(v, this.reserve(4)); }
-  i32(v: number): void { this.buf.writeInt32LE(v, this.reserve(4)); }
-  f32(v: number): void { this.buf.writeFloatLE(v, this.reserve(4)); }
-  f64(v: number): void { this.buf.writeDoubleLE(v, this.reserve(8)); }
-  u64(v: bigint): void { this.buf.writeBigUInt64LE(v, this.reserve(8)); }
-  i64(v: bigint): void { this.buf.writeBigInt64LE(v, this.reserve(8)); }
+  u8(v: number): void {
+    const at = this.reserve(1);
+    this.buf.writeUInt8(v, at);
+  }
+  i8(v: number): void {
+    const at = this.reserve(1);
+    this.buf.writeInt8(v, at);
+  }
+  u16(v: number): void {
+    const at = this.reserve(2);
+    this.buf.writeUInt16LE(v, at);
+  }
+  i16(v: number): void {
+    const at = this.reserve(2);
+    this.buf.writeInt16LE(v, at);
+  }
+  u32(v: number): void {
+    const at = this.reserve(4);
+    this.buf.writeUInt32LE(v, at);
+  }
+  i32(v: number): void {
+    const at = this.reserve(4);
+    this.buf.writeInt32LE(v, at);
+  }
+  f32(v: number): void {
+    const at = this.reserve(4);
+    this.buf.writeFloatLE(v, at);
+  }
+  f64(v: number): void {
+    const at = this.reserve(8);
+    this.buf.writeDoubleLE(v, at);
+  }
+  u64(v: bigint): void {
+    const at = this.reserve(8);
+    this.buf.writeBigUInt64LE(v, at);
+  }
+  i64(v: bigint): void {
+    const at = this.reserve(8);
+    this.buf.writeBigInt64LE(v, at);
+  }
 
   str(s: string): void {
     const n = Buffer.byteLength(s, 'utf8');
     this.u64(BigInt(n));
-    this.buf.write(s, this.reserve(n), n, 'utf8');
+    const at = this.reserve(n); // before touching this.buf: reserve may replace it
+    this.buf.write(s, at, n, 'utf8');
   }
 
   padTo(alignment: number): void {
@@ -258,7 +289,8 @@ export class GgufWriter {
       infos.push({ name: t.name, dims: [...t.dims], type: t.type, offset: rel, nbytes, nElements: Number(size.nElements) });
       rel = alignUp(rel + nbytes, alignment);
     }
-    h.padTo(alignment);
+    // no data section without tensors: vocab-only files end right after the header
+    if (infos.length > 0) h.padTo(alignment);
     const dataOffset = h.length;
     const tensors = infos.map((t) => ({ ...t, offset: t.offset + dataOffset }));
 

@@ -29,6 +29,7 @@ function everyType(): Map<string, GgufTypedValue> {
     ['t.f32', meta.f32(Math.fround(3.14159))],
     ['t.bool', meta.bool(true)],
     ['t.str', meta.str('héllo ▁wörld 🦙')],
+    ['t.bom', meta.str('\uFEFFstarts with a byte order mark')],
     ['t.u64', meta.u64(18446744073709551615n)],
     ['t.i64', meta.i64(-9223372036854775808n)],
     ['t.f64', meta.f64(Math.PI)],
@@ -40,7 +41,7 @@ function everyType(): Map<string, GgufTypedValue> {
     ['a.i32', meta.array(V.INT32, [-7, 7])],
     ['a.f32', meta.array(V.FLOAT32, [0.5, -1.25, Math.fround(1e-7)])],
     ['a.bool', meta.array(V.BOOL, [true, false, true])],
-    ['a.str', meta.array(V.STRING, ['', 'a', '<0x0A>', 'Ġthe'])],
+    ['a.str', meta.array(V.STRING, ['', 'a', '<0x0A>', 'Ġthe', '\uFEFF'])],
     ['a.u64', meta.array(V.UINT64, [0n, 1n << 63n])],
     ['a.i64', meta.array(V.INT64, [-1n, 1n << 62n])],
     ['a.f64', meta.array(V.FLOAT64, [1e300, -0.1])],
@@ -49,7 +50,7 @@ function everyType(): Map<string, GgufTypedValue> {
       'a.nested',
       meta.nested([
         meta.array(V.UINT8, [1, 2]),
-        meta.array(V.STRING, ['x']),
+        meta.array(V.STRING, ['x', '\uFEFFy']),
         meta.nested([meta.array(V.INT64, [5n]), meta.array(V.FLOAT32, [])]),
       ]),
     ],
@@ -167,6 +168,15 @@ describe('GGUF writer', () => {
     await expect(
       GgufWriter.create(join(dir, 'bad.gguf'), { metadata: [], tensors: [{ name: 'q', dims: [33], type: GgmlType.Q4_0 }] }),
     ).rejects.toThrow(/not a multiple of Q4_0's block size 32/);
+  });
+
+  it.skipIf(missingShared('vocab', 'ggml-vocab-llama-spm.gguf'))('rewrites a 700 KB vocab-only header byte for byte', async () => {
+    const src = sharedPath('vocab', 'ggml-vocab-llama-spm.gguf');
+    const out = join(dir, 'vocab-rewrite.gguf');
+    const g = await GgufFile.open(src);
+    await writeGguf(out, { metadata: g.typedMetadata(), tensors: [], source: () => new Uint8Array(0) });
+    await g.close();
+    expect(Buffer.compare(await readFile(out), await readFile(src))).toBe(0);
   });
 
   it.skipIf(missingShared('models', 'stories260K.gguf'))('rewrites stories260K.gguf byte for byte', async () => {
