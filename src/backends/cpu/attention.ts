@@ -3,7 +3,14 @@
 // share a batch and a prompt processed as one batch stays causal without a mask tensor.
 // With nHeads / nKvHeads = g, query heads h*g .. h*g+g-1 share KV head h (as ggml broadcasts).
 import type { AttentionParams } from '../backend.ts';
-import { F16_TABLE } from '../../quant/float.ts';
+import { F16_TABLE, f16ToF32, f32ToF16 } from '../../quant/float.ts';
+
+/**
+ * llama.cpp (without flash attention, its default) computes K·q and probs·V as matmuls against the
+ * f16 cache, so q and the softmax probabilities are rounded to f16 first (see vec-dot-type.ts). We do
+ * the same: it brings our logits several times closer to llama.cpp's.
+ */
+const toHalf = (x: number): number => f16ToF32(f32ToF16(x));
 import { checkLayer, checkPosition, checkSlot } from './store-kv.ts';
 import { expectShape, type CpuIndex, type CpuKvCache, type CpuTensor } from './resources.ts';
 
@@ -32,17 +39,19 @@ export function attention(
   const half = F16_TABLE;
   const scores = new Float64Array(cache.contextLength);
   const acc = new Float64Array(headDim);
+  const qh = new Float64Array(headDim);
   for (let r = 0; r < rows; r++) {
     const slot = checkSlot(cache, slots.data[r]!);
     const last = checkPosition(cache, positions.data[r]!);
     for (let h = 0; h < nHeads; h++) {
       const qOff = r * q.cols + h * headDim;
       const kvOff = Math.floor(h / group) * headDim;
+      for (let i = 0; i < headDim; i++) qh[i] = toHalf(q.data[qOff + i]!);
       let max = -Infinity;
       for (let t = 0; t <= last; t++) {
         const kOff = cache.offset(slot, t) + kvOff;
         let s = 0;
-        for (let i = 0; i < headDim; i++) s += q.data[qOff + i]! * half[kc[kOff + i]!]!;
+        for (let i = 0; i < headDim; i++) s += qh[i]! * half[kc[kOff + i]!]!;
         s *= scale;
         scores[t] = s;
         if (s > max) max = s;
@@ -54,7 +63,7 @@ export function attention(
       }
       acc.fill(0);
       for (let t = 0; t <= last; t++) {
-        const w = scores[t]! / sum;
+        const w = toHalf(scores[t]! / sum);
         const vOff = cache.offset(slot, t) + kvOff;
         for (let i = 0; i < headDim; i++) acc[i] += w * half[vc[vOff + i]!]!;
       }

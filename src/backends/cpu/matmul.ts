@@ -1,6 +1,8 @@
 // matmul: out[r][o] = sum_i w[o][i] * x[r][i] (+ bias[o]), with w in its GGUF type.
 // The weight is dequantized one row at a time into a scratch row and dotted with every activation
 // row, so a batch of rows costs one dequantization of the matrix, and the f32 matrix never exists.
+// Activations are first rounded as llama.cpp's CPU backend rounds them (see vec-dot-type.ts).
+import { roundForVecDot } from './vec-dot-type.ts';
 import { expectShape, type CpuTensor, type CpuWeight } from './resources.ts';
 
 export function matmul(w: CpuWeight, x: CpuTensor, out: CpuTensor, bias?: CpuWeight): void {
@@ -9,7 +11,7 @@ export function matmul(w: CpuWeight, x: CpuTensor, out: CpuTensor, bias?: CpuWei
   expectShape(`matmul ${w.name} output`, out, x.rows, w.rows);
   const b = bias?.vector();
   if (b && b.length !== w.rows) throw new RangeError(`matmul ${w.name}: bias ${bias!.name} has ${b.length} values, need ${w.rows}`);
-  const xs = x.data;
+  const xs = roundForVecDot(w.type, x.data);
   const o = out.data;
   const nOut = w.rows;
   const scratch = new Float32Array(n);

@@ -6,11 +6,12 @@ import { backend, index, read, tensor } from './helpers.ts';
 // headDim 2; 2 query heads share 1 KV head (GQA). All values are exact in f16.
 const p: AttentionParams = { nHeads: 2, nKvHeads: 1, headDim: 2, scale: 1 };
 
+/** Softmax weights as the backend uses them: rounded to f16, as llama.cpp does before probs·V. */
 function softmax(s: number[]): number[] {
   const m = Math.max(...s);
   const e = s.map((x) => Math.exp(x - m));
   const z = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => x / z);
+  return e.map((x) => f16ToF32(f32ToF16(x / z)));
 }
 
 function expectClose(got: number[], want: number[], digits = 6) {
