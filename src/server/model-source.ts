@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { writeSynthModel } from '../model/synth.ts';
 
 export const DEMO_NOTICE =
   'built-in demo model: a small llama with RANDOM weights, so its output is meaningless. ' +
@@ -25,14 +26,12 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export type DemoWriter = (path: string, onProgress?: (done: number, total: number) => void) => Promise<void>;
 
-/** Writes the demo model with the project's synthetic-GGUF writer (src/model/synth.ts). */
+/** The demo model's shape: small enough to write in a second and run on a CPU, big enough to batch. */
+export const DEMO_SHAPE = { arch: 'llama', dim: 256, layers: 4, heads: 8, kvHeads: 4, ffn: 768, vocab: 512, ctx: 2048, seed: 1 } as const;
+
+/** Writes the demo model with the project's synthetic-GGUF writer. */
 export const writeDemoModel: DemoWriter = async (path, onProgress) => {
-  // Loaded lazily: only the demo path needs the writer.
-  const specifier = '../model/synth.ts';
-  const synth = (await import(specifier)) as {
-    writeSynthModel(opts: Record<string, unknown>, onProgress?: (done: number, total: number) => void): Promise<unknown>;
-  };
-  await synth.writeSynthModel({ path, arch: 'llama', seed: 1 }, onProgress);
+  await writeSynthModel({ ...DEMO_SHAPE, out: path, name: 'rocforge-demo (random weights)' }, (p) => onProgress?.(p.bytesWritten, p.totalBytes));
 };
 
 export async function resolveModel(

@@ -4,7 +4,7 @@ import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BackendChoice } from '../../engine/types.ts';
 import { InferenceEngine } from '../../engine/engine.ts';
-import { InvalidRequestError } from '../../errors.ts';
+import { InvalidRequestError, ModelNotFoundError } from '../../errors.ts';
 import { buildServer } from '../../server/app.ts';
 import { DEMO_NOTICE, resolveModel } from '../../server/model-source.ts';
 import { ProgressBar } from '../../server/progress-bar.ts';
@@ -70,11 +70,11 @@ export async function run(argv: string[]): Promise<number> {
   const source = await resolveModel(values.model, process.env, undefined, (d, t) => demoBar.update(d, t));
   demoBar.finish();
   if (source.demo) console.warn(`rocforge serve: WARNING: ${DEMO_NOTICE}`);
-  let created = Math.floor(Date.now() / 1000);
+  let created: number;
   try {
     created = Math.floor(statSync(source.path).mtimeMs / 1000);
-  } catch {
-    // A missing file is reported by the engine with a proper message.
+  } catch (e) {
+    throw new ModelNotFoundError(`cannot read model file ${source.path} (${(e as Error).message}): pass -m with the path of a .gguf file`);
   }
 
   const bar = new ProgressBar(`loading ${basename(source.path)}`);
