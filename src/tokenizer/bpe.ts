@@ -12,7 +12,9 @@ interface Bigram {
   left: number;
   right: number;
   rank: number;
-  text: string;
+  /** Length of the merged text. Symbols only grow or empty, so a pair is stale exactly when a side
+   * is empty or the lengths no longer add up (the same test as llama.cpp's text comparison). */
+  size: number;
 }
 
 const bigramFirst = (a: Bigram, b: Bigram) => a.rank < b.rank || (a.rank === b.rank && a.left < b.left);
@@ -52,16 +54,16 @@ export class BpeEncoder {
     const heap = new MinHeap<Bigram>(bigramFirst);
     const tryAdd = (left: number, right: number) => {
       if (left < 0 || right < 0) return;
-      const rank = vocab.mergeRanks.get(`${sym[left]}\0${sym[right]}`);
+      const rank = vocab.mergeRanks.get(sym[left]!)?.get(sym[right]!);
       if (rank === undefined) return;
-      heap.push({ left, right, rank, text: sym[left]! + sym[right]! });
+      heap.push({ left, right, rank, size: sym[left]!.length + sym[right]!.length });
     };
     for (let i = 1; i < n; i++) tryAdd(i - 1, i);
     for (let b = heap.pop(); b !== undefined; b = heap.pop()) {
       const l = b.left;
       const r = b.right;
-      if (sym[l] === '' || sym[r] === '' || sym[l]! + sym[r]! !== b.text) continue;
-      sym[l] = b.text;
+      if (sym[l] === '' || sym[r] === '' || sym[l]!.length + sym[r]!.length !== b.size) continue;
+      sym[l] = sym[l]! + sym[r]!;
       sym[r] = '';
       next[l] = next[r]!;
       if (next[r]! >= 0) prev[next[r]!] = l;

@@ -3,6 +3,12 @@
 // highest-scoring token (ties: leftmost), then emit each final piece as its token or, when it is not
 // in the vocabulary, as byte-fallback tokens <0xNN>. A heap of candidate pairs and a linked list of
 // symbols keep this O(n log n).
+//
+// Speed-up that keeps the result exact: a merge can only span the boundary between two adjacent code
+// points if some vocabulary token contains that pair. Boundaries no token bridges split the text into
+// independent segments (merges in one never affect another, and the heap's score/leftmost order
+// restricted to a segment is the segment's own order), so each segment is tokenized on its own and
+// its result cached: natural text repeats its segments (roughly words) constantly.
 import { MinHeap } from './heap.ts';
 import { utf8Encode } from './unicode.ts';
 import type { Vocab } from './vocab.ts';
@@ -16,6 +22,51 @@ interface Bigram {
 }
 
 const bigramFirst = (a: Bigram, b: Bigram) => a.score > b.score || (a.score === b.score && a.left < b.left);
+
+const CACHE_LIMIT = 100_000;
+
+export class SpmEncoder {
+  /** Adjacent code-point pairs that occur inside some token, as 2-code-point strings. */
+  private readonly bridges = new Set<string>();
+  private readonly cache = new Map<string, readonly number[]>();
+
+  constructor(private readonly vocab: Vocab) {
+    for (const t of vocab.texts) {
+      const cps = Array.from(t);
+      for (let i = 1; i < cps.length; i++) this.bridges.add(cps[i - 1]! + cps[i]!);
+    }
+  }
+
+  /** Tokenizes escaped text (spaces as U+2581, prefix space already added); appends ids to `out`. */
+  tokenize(text: string, out: number[]): void {
+    let segStart = 0;
+    let prev = '';
+    for (let i = 0; i < text.length; ) {
+      const cp = text.codePointAt(i)!;
+      const n = cp > 0xffff ? 2 : 1;
+      const ch = text.substr(i, n);
+      if (i > 0 && !this.bridges.has(prev + ch)) {
+        this.segment(text.slice(segStart, i), out);
+        segStart = i;
+      }
+      prev = ch;
+      i += n;
+    }
+    if (segStart < text.length) this.segment(text.slice(segStart), out);
+  }
+
+  private segment(seg: string, out: number[]): void {
+    let ids = this.cache.get(seg);
+    if (ids === undefined) {
+      const fresh: number[] = [];
+      spmTokenize(this.vocab, seg, fresh);
+      ids = fresh;
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(seg, ids);
+    }
+    for (const id of ids) out.push(id);
+  }
+}
 
 /**
  * Tokenizes text that is already escaped (spaces as U+2581, prefix space added by the caller).

@@ -5,7 +5,7 @@
 import type { GgufValue } from '../gguf/types.ts';
 import { BpeEncoder } from './bpe.ts';
 import { preTokenizerFor } from './pretokenizers.ts';
-import { spmTokenize } from './spm.ts';
+import { SpmEncoder } from './spm.ts';
 import { concatBytes, wellFormed } from './unicode.ts';
 import { Attr, Vocab } from './vocab.ts';
 import { wpmTokenize } from './wpm.ts';
@@ -66,6 +66,7 @@ class GgufTokenizer implements Tokenizer {
   readonly addBos: boolean;
   readonly addEos: boolean;
   private readonly bpe?: BpeEncoder;
+  private readonly spm?: SpmEncoder;
   private readonly decoder = new TextDecoder('utf-8');
 
   constructor(private readonly vocab: Vocab) {
@@ -78,6 +79,7 @@ class GgufTokenizer implements Tokenizer {
     this.addBos = vocab.addBos;
     this.addEos = vocab.addEos;
     if (vocab.type === 'bpe') this.bpe = new BpeEncoder(vocab, preTokenizerFor(vocab.pre));
+    if (vocab.type === 'spm') this.spm = new SpmEncoder(vocab);
   }
 
   encode(text: string, opts: EncodeOptions = {}): number[] {
@@ -97,7 +99,7 @@ class GgufTokenizer implements Tokenizer {
             continue;
           }
           const t = (v.addSpacePrefix && prevSpecial ? ' ' : '') + f;
-          spmTokenize(v, t.replaceAll(' ', '\u2581'), out);
+          this.spm!.tokenize(t.replaceAll(' ', '\u2581'), out);
           prevSpecial = false;
         }
         if (addSpecial && v.addEos && v.eosId !== undefined) out.push(v.eosId);

@@ -56,8 +56,8 @@ export class Vocab {
   readonly scores: Float32Array;
   readonly attrs: Uint16Array;
   readonly idOf = new Map<string, number>();
-  /** BPE merge ranks keyed by `left + '\0' + right`. */
-  readonly mergeRanks = new Map<string, number>();
+  /** BPE merge ranks: mergeRanks.get(left)?.get(right). */
+  readonly mergeRanks = new Map<string, Map<string, number>>();
   readonly maxTokenLength: number;
 
   bosId: number | undefined;
@@ -126,8 +126,11 @@ export class Vocab {
       merges.forEach((m, rank) => {
         const s = String(m);
         const at = s.indexOf(' ', 1);
-        const key = at < 0 ? '\0' : `${s.slice(0, at)}\0${s.slice(at + 1)}`;
-        if (!this.mergeRanks.has(key)) this.mergeRanks.set(key, rank);
+        // A line without a separator merges nothing (llama.cpp stores it as an empty pair).
+        const [left, right] = at < 0 ? ['', ''] : [s.slice(0, at), s.slice(at + 1)];
+        let inner = this.mergeRanks.get(left);
+        if (inner === undefined) this.mergeRanks.set(left, (inner = new Map()));
+        if (!inner.has(right)) inner.set(right, rank);
       });
       if (['llama3', 'llama-v3', 'llama-bpe', 'falcon3'].includes(this.pre)) addBos = true;
       if (this.pre === 'chatglm-bpe' || this.pre === 'glm4') bos = undefined;
