@@ -1,0 +1,144 @@
+import { describe, expect, it } from 'vitest';
+import { CpuBackend } from '../../src/backends/cpu/index.ts';
+import { UnsupportedModelError } from '../../src/errors.ts';
+import { GgufFile } from '../../src/gguf/reader.ts';
+import { getArchitecture } from '../../src/model/arch/index.ts';
+import { readHParams } from '../../src/model/hparams.ts';
+import { Model } from '../../src/model/model.ts';
+import { missingShared, sharedPath } from '../helpers/shared.ts';
+import { readOracle } from './oracle-runner.ts';
+
+describe('architecture registry', () => {
+  it('knows llama (normal rope) and qwen2 (neox rope, Q/K/V biases)', () => {
+    expect(getArchitecture('llama')).toMatchObject({ rope: 'normal', qkvBias: false });
+    expect(getArchitecture('qwen2')).toMatchObject({ rope: 'neox', qkvBias: true });
+  });
+
+  it('names the supported architectures when it meets another', () => {
+    expect(() => getArchitecture('gpt2')).toThrow(UnsupportedModelError);
+    expect(() => getArchitecture('gpt2')).toThrow(/"gpt2" is not supported; supported architectures: llama, qwen2/);
+  });
+});
+
+describe('hparams', () => {
+  const meta = (entries: Record<string, number | string>) => ({
+    path: 'fake.gguf',
+    metadata: new Map(Object.entries(entries)),
+    tensor: (name: string) => (name === 'token_embd.weight' ? { name, dims: [64, 100], type: 0, offset: 0, nbytes: 0, nElements: 6400 } : undefined),
+  });
+  const base = {
+    'general.architecture': 'llama',
+    'llama.embedding_length': 64,
+    'llama.block_count': 2,
+    'llama.attention.head_count': 8,
+    'llama.feed_forward_length': 128,
+    'llama.context_length': 512,
+    'llama.attention.layer_norm_rms_epsilon': 1e-5,
+  };
+
+  it('applies llama.cpp defaults: KV heads = heads, head dim = dim/heads, rope dims = head dim, base 10000', () => {
+    expect(readHParams(meta(base))).toMatchObject({ vocabSize: 100, nKvHeads: 8, headDim: 8, ropeDim: 8, freqBase: 10000, freqScale: 1 });
+  });
+
+  it('turns linear rope scaling into freqScale = 1/factor and refuses other kinds', () => {
+    expect(readHParams(meta({ ...base, 'llama.rope.scaling.type': 'linear', 'llama.rope.scaling.factor': 4 })).freqScale).toBe(0.25);
+    expect(() => readHParams(meta({ ...base, 'llama.rope.scaling.type': 'yarn', 'llama.rope.scaling.factor': 4 }))).toThrow(/rope scaling "yarn" is not supported/);
+  });
+
+  it('names a missing key', () => {
+    const { ['llama.feed_forward_length']: _, ...rest } = base;
+    expect(() => readHParams(meta(rest))).toThrow(/llama\.feed_forward_length is missing/);
+  });
+});
+
+const skip = missingShared('models', 'stories260K.gguf');
+
+describe.skipIf(skip !== undefined)('Model on stories260K', () => {
+  const load = async () => {
+    const file = await GgufFile.open(sharedPath('models', 'stories260K.gguf'));
+    const backend = new CpuBackend();
+    const model = await Model.load(file, backend);
+    await file.close();
+    return { model, backend };
+  };
+  const argmax = (l: Float32Array, off: number, n: number) => {
+    let best = 0;
+    for (let i = 1; i < n; i++) if (l[off + i]! > l[off + best]!) best = i;
+    return best;
+  };
+
+  it('reads its hyper-parameters from the file', async () => {
+    const { model } = await load();
+    expect(model.hparams).toMatchObject({ arch: 'llama', vocabSize: 512, dim: 64, nLayers: 5, nHeads: 8, nKvHeads: 4, headDim: 8, ffnDim: 172, ropeDim: 8 });
+    model.dispose();
+  });
+
+  it('continues "Once upon a time" with ", there was a little girl named Lily. She loved to play outside in the park."', async () => {
+    const oracle = readOracle(sharedPath('oracle', 'stories260K.json'));
+    const c = oracle.cases.find((x) => x.prompt === 'Once upon a time')!;
+    expect(c.completion.startsWith(', there was a little girl named Lily. She loved to play outside in the p')).toBe(true);
+    const { model, backend } = await load();
+    const cache = model.createKvCache(1, 64);
+    const p = c.prompt_tokens;
+    let logits = await model.forward(
+      { tokens: Int32Array.from(p), slots: new Int32Array(p.length), positions: Int32Array.from(p, (_, i) => i), logitRows: Int32Array.of(p.length - 1) },
+      cache,
+    );
+    const out: number[] = [];
+    for (let step = 0; step < c.tokens.length; step++) {
+      const t = argmax(logits, 0, 512);
+      out.push(t);
+      logits = await model.forward({ tokens: Int32Array.of(t), slots: Int32Array.of(0), positions: Int32Array.of(p.length + step), logitRows: Int32Array.of(0) }, cache);
+    }
+    expect(out).toEqual(c.tokens);
+    backend.release(cache);
+    model.dispose();
+    expect(backend.memoryInUse()).toBe(0);
+  });
+
+  it('gives the same logits for a prompt as one batch, token by token, and beside another sequence', async () => {
+    const { model, backend } = await load();
+    const p = [1, 403, 407, 261, 378];
+    const other = [1, 291, 376];
+    const batchCache = model.createKvCache(1, 16);
+    const whole = await model.forward(
+      { tokens: Int32Array.from(p), slots: new Int32Array(5), positions: Int32Array.from(p, (_, i) => i), logitRows: Int32Array.of(2, 4) },
+      batchCache,
+    );
+    const stepCache = model.createKvCache(1, 16);
+    const stepwise: Float32Array[] = [];
+    for (let i = 0; i < p.length; i++) {
+      stepwise.push(await model.forward({ tokens: Int32Array.of(p[i]!), slots: Int32Array.of(0), positions: Int32Array.of(i), logitRows: Int32Array.of(0) }, stepCache));
+    }
+    expect(Array.from(whole.subarray(0, 512))).toEqual(Array.from(stepwise[2]!));
+    expect(Array.from(whole.subarray(512))).toEqual(Array.from(stepwise[4]!));
+    // Slot 1 holds the prompt, slot 0 another sequence; rows interleaved in one batch.
+    const mixedCache = model.createKvCache(2, 16);
+    const rows = [...p.map((t, i) => [t, 1, i]), ...other.map((t, i) => [t, 0, i])].sort((a, b) => a[2]! - b[2]!);
+    const mixed = await model.forward(
+      {
+        tokens: Int32Array.from(rows, (r) => r[0]!),
+        slots: Int32Array.from(rows, (r) => r[1]!),
+        positions: Int32Array.from(rows, (r) => r[2]!),
+        logitRows: Int32Array.of(rows.findIndex((r) => r[1] === 1 && r[2] === 4)),
+      },
+      mixedCache,
+    );
+    expect(Array.from(mixed)).toEqual(Array.from(stepwise[4]!));
+    for (const c of [batchCache, stepCache, mixedCache]) backend.release(c);
+    model.dispose();
+    expect(backend.memoryInUse()).toBe(0);
+  });
+
+  it('rejects rows outside the vocabulary, the cache or the batch', async () => {
+    const { model } = await load();
+    const cache = model.createKvCache(1, 4);
+    const one = (tokens: number, slot: number, pos: number, row = 0) =>
+      model.forward({ tokens: Int32Array.of(tokens), slots: Int32Array.of(slot), positions: Int32Array.of(pos), logitRows: Int32Array.of(row) }, cache);
+    await expect(one(512, 0, 0)).rejects.toThrow(/token 512 .* vocabulary of 512/);
+    await expect(one(1, 1, 0)).rejects.toThrow(/slot 1/);
+    await expect(one(1, 0, 4)).rejects.toThrow(/position 4 .* context of 4/);
+    await expect(one(1, 0, 0, 1)).rejects.toThrow(/logit row 1/);
+    model.dispose();
+  });
+});
