@@ -5,7 +5,11 @@
 import { GgmlType } from '../gguf/types.ts';
 import type { QuantFormat } from './format.ts';
 import { GROUP_MAX_EPS } from './kquants-search.ts';
-import { checkBlocks, checkQuantInput, f32, outFor, readF16, writeF16 } from './util.ts';
+import * as util from './util.ts';
+
+// Hot helpers are bound to module-local constants once: some module runners (vitest's) turn every
+// use of an imported binding into a getter call, which made the inner loops several times slower.
+const { checkBlocks, checkQuantInput, f32, outFor, readF16, writeF16 } = util;
 
 /** ggml's kvalues_iq4nl. */
 export const IQ4NL_VALUES: readonly number[] = Object.freeze([-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113]);

@@ -1,7 +1,11 @@
 // The scale searches behind the k-quants (ggml's make_qx_quants, make_q3_quants, make_qkx2_quants),
 // replayed in float32 arithmetic: every intermediate goes through fround exactly where C rounds a
 // float, because byte-exactness with llama.cpp depends on it.
-import { f32, nearestInt } from './util.ts';
+import * as util from './util.ts';
+
+// Hot helpers are bound to module-local constants once: some module runners (vitest's) turn every
+// use of an imported binding into a getter call, which made the inner loops several times slower.
+const { f32, nearestInt } = util;
 
 /** ggml's GROUP_MAX_EPS (1e-15f): below it a group counts as all zero. */
 export const GROUP_MAX_EPS = f32(1e-15);
@@ -172,15 +176,20 @@ export function makeQkx2Quants(
     bestError = f32(bestError + f32(weights[i]! * diff));
   }
   if (nstep < 1) return [scale, -min];
+  // The fit and its error depend only on the levels, so a candidate whose levels equal the previous
+  // candidate's cannot strictly beat the best (already compared against it): skipping it is exact.
+  let prevValid = false;
   for (let is = 0; is <= nstep; is++) {
     // min moves when a candidate wins, so later candidates scale from the new min (as ggml does).
     iscale = f32(f32(f32(rmin + f32(rdelta * is)) + nmax) / f32(max - min));
     let sumL = 0;
     let sumL2 = 0;
     let sumXL = 0;
+    let same = prevValid;
     for (let i = 0; i < n; i++) {
       const xi = x[xo + i]!;
       const l = Math.max(0, Math.min(nmax, nearestInt(f32(iscale * f32(xi - min)))));
+      if (laux[i] !== l) same = false;
       laux[i] = l;
       const w = weights[i]!;
       const wl = f32(w * l);
@@ -188,6 +197,8 @@ export function makeQkx2Quants(
       sumL2 = f32(sumL2 + f32(wl * l));
       sumXL = f32(sumXL + f32(wl * xi));
     }
+    if (same) continue;
+    prevValid = true;
     const D = f32(f32(sumW * sumL2) - f32(sumL * sumL));
     if (D > 0) {
       let thisScale = f32(f32(f32(sumW * sumXL) - f32(sumX * sumL)) / D);

@@ -8,8 +8,13 @@
 // Quantizers replay quantize_row_q*_K_ref (what llama-quantize runs without an imatrix).
 import { GgmlType } from '../gguf/types.ts';
 import type { QuantFormat } from './format.ts';
-import { GROUP_MAX_EPS, makeQ3Quants, makeQkx2Quants, makeQxQuants } from './kquants-search.ts';
-import { checkBlocks, checkQuantInput, f32, nearestInt, outFor, readF16, writeF16 } from './util.ts';
+import * as search from './kquants-search.ts';
+import * as util from './util.ts';
+
+// Hot helpers are bound to module-local constants once: some module runners (vitest's) turn every
+// use of an imported binding into a getter call, which made the inner loops several times slower.
+const { checkBlocks, checkQuantInput, f32, nearestInt, outFor, readF16, writeF16 } = util;
+const { GROUP_MAX_EPS, makeQ3Quants, makeQkx2Quants, makeQxQuants } = search;
 
 const QK_K = 256;
 

@@ -9,7 +9,11 @@
 // fifth bit of element j. Quantizers replay ggml's quantize_row_*_ref in float32 arithmetic.
 import { GgmlType } from '../gguf/types.ts';
 import type { QuantFormat } from './format.ts';
-import { checkBlocks, checkQuantInput, f32, outFor, readF16, roundAway, toInt8, toUint8, writeF16 } from './util.ts';
+import * as util from './util.ts';
+
+// Hot helpers are bound to module-local constants once: some module runners (vitest's) turn every
+// use of an imported binding into a getter call, which made the inner loops several times slower.
+const { checkBlocks, checkQuantInput, f32, outFor, readF16, roundAway, toInt8, toUint8, writeF16 } = util;
 
 const FLT_MAX = 3.4028234663852886e38;
 

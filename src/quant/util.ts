@@ -1,5 +1,9 @@
 // Helpers shared by the block formats: float32-faithful rounding as ggml does it, and fp16 fields.
-import { F16_TABLE, f32ToF16 } from './float.ts';
+import * as float from './float.ts';
+
+// Hot helpers are bound to module-local constants once: some module runners (vitest's) turn every
+// use of an imported binding into a getter call, which made the inner loops several times slower.
+const { F16_TABLE, f32ToF16 } = float;
 
 /** Shorthand: round to float32, so JS doubles replay ggml's float arithmetic op by op. */
 export const f32 = Math.fround;

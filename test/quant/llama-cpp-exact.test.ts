@@ -109,7 +109,7 @@ function countDiffBlocks(a: Uint8Array, b: Uint8Array, blockBytes: number): numb
 describe('quantizers reproduce llama.cpp byte for byte', () => {
   for (const base of BASES) {
     const skip = existsSync(sharedPath('models', `${base}.gguf`)) ? undefined : missingShared('models', `${base}.gguf`);
-    it.skipIf(skip !== undefined)(`every tensor of every ${base}-* file`, async () => {
+    it.skipIf(skip !== undefined)(`every tensor of every ${base}-* file`, { timeout: 600_000 }, async () => {
       const results = await compareBase(base);
       expect(results.length).toBeGreaterThan(0);
       const lines = results.map((r) => {
