@@ -13,6 +13,7 @@ export interface OracleStep {
 export interface OracleCase {
   prompt: string;
   prompt_tokens: number[];
+  completion: string;
   tokens: number[];
   steps: OracleStep[];
 }
