@@ -65,7 +65,8 @@ export class ServerContext {
 
   /** Checks a request's `model` against the served one; absent means "the one you have". */
   checkModel(requested: string | undefined): void {
-    if (requested === undefined || this.matches(requested)) return;
+    // Some clients send an empty model when they have nothing better.
+    if (requested === undefined || requested === '' || this.matches(requested)) return;
     throw new ApiError(
       404,
       `The model '${requested}' does not exist on this server; it serves '${this.model.id}' (see GET /v1/models).`,
