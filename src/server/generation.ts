@@ -95,6 +95,7 @@ export async function respond(
   shape: ResponseShape,
 ): Promise<unknown> {
   const engine = ctx.engine();
+  const started = performance.now();
   const controller = abortOnDisconnect(reply);
   const opts: GenerateOptions = { ...req.options, signal: controller.signal };
   const id = `${shape.idPrefix}${randomUUID().replace(/-/g, '')}`;
@@ -110,6 +111,7 @@ export async function respond(
       if (controller.signal.aborted && isAbort(e)) return reply.hijack();
       throw e;
     }
+    ctx.metrics.generationDuration.observe((performance.now() - started) / 1000);
     const logprobs =
       req.topLogprobs !== undefined && result.logprobs
         ? await Promise.all(result.logprobs.map((lp) => viewLogprob(engine, lp, req.topLogprobs!)))
@@ -138,6 +140,7 @@ export async function respond(
     throw e;
   }
 
+  if (!step.done) ctx.metrics.timeToFirstToken.observe((performance.now() - started) / 1000);
   reply.hijack();
   const sse = new SseWriter(reply.raw);
   sse.open();
@@ -178,6 +181,7 @@ export async function respond(
     if (req.includeUsage) await sse.send(chunk(undefined, usageOf(result?.promptTokens ?? 0, result?.tokensGenerated ?? generated)));
     await sse.done();
     finished = true;
+    ctx.metrics.generationDuration.observe((performance.now() - started) / 1000);
   } catch (e) {
     if (!(controller.signal.aborted && isAbort(e)) && !sse.isClosed) {
       // Headers are gone; the error travels as an event, as OpenAI's API does.

@@ -21,7 +21,42 @@ export class RateWindow {
   }
 }
 
+/** A Prometheus histogram with fixed buckets (seconds). */
+export class Histogram {
+  private readonly counts: number[];
+  private sum = 0;
+  private count = 0;
+
+  constructor(readonly buckets: readonly number[]) {
+    this.counts = buckets.map(() => 0);
+  }
+
+  observe(value: number): void {
+    this.sum += value;
+    this.count++;
+    this.buckets.forEach((b, i) => {
+      if (value <= b) this.counts[i]!++;
+    });
+  }
+
+  lines(name: string): string[] {
+    return [
+      ...this.buckets.map((b, i) => `${name}_bucket{le="${b}"} ${this.counts[i]}`),
+      `${name}_bucket{le="+Inf"} ${this.count}`,
+      `${name}_sum ${round(this.sum)}`,
+      `${name}_count ${this.count}`,
+    ];
+  }
+}
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
 export class ServerMetrics {
+  /** Request start to first generated token, for streamed generations. */
+  readonly timeToFirstToken = new Histogram(LATENCY_BUCKETS);
+  /** Request start to the end of the response, for generations that completed. */
+  readonly generationDuration = new Histogram(LATENCY_BUCKETS);
+
   /** `${method} ${route} ${status}` -> count. */
   private readonly requests = new Map<string, number>();
   readonly tokensPerSecond = new RateWindow();
@@ -56,6 +91,10 @@ export class ServerMetrics {
         return [`{method="${esc(method!)}",route="${esc(route!)}",status="${status}"}`, n];
       }),
     );
+    out.push('# HELP rocforge_time_to_first_token_seconds Time from request to first streamed token.', '# TYPE rocforge_time_to_first_token_seconds histogram');
+    out.push(...this.timeToFirstToken.lines('rocforge_time_to_first_token_seconds'));
+    out.push('# HELP rocforge_generation_duration_seconds Time from request to complete response, for completed generations.', '# TYPE rocforge_generation_duration_seconds histogram');
+    out.push(...this.generationDuration.lines('rocforge_generation_duration_seconds'));
     if (stats) {
       metric('rocforge_requests_total', 'counter', 'Generation requests the engine accepted.', [['', stats.requestsTotal]]);
       metric('rocforge_prompt_tokens_total', 'counter', 'Prompt tokens processed.', [['', stats.promptTokensTotal]]);

@@ -351,5 +351,17 @@ describe('GET /metrics', () => {
     expect(value('rocforge_model_loaded')).toBe(1);
     expect(text).toContain('# TYPE rocforge_tokens_per_second gauge');
     expect(text).toMatch(/rocforge_http_requests_total\{method="POST",route="\/v1\/completions",status="200"\} 2/);
+    expect(value('rocforge_generation_duration_seconds_count')).toBe(2);
+    expect(text).toContain('rocforge_generation_duration_seconds_bucket{le="+Inf"} 2');
+    expect(value('rocforge_time_to_first_token_seconds_count')).toBe(0);
+    const { events } = await readEvents(await postJson(`${s.url}/v1/completions`, { prompt: 'x', max_tokens: 2, stream: true }));
+    expect(events.length).toBe(3);
+    const after = await (await fetch(`${s.url}/metrics`)).text();
+    expect(after).toContain('rocforge_time_to_first_token_seconds_count 1');
+    expect(after).toContain('rocforge_generation_duration_seconds_count 3');
+    // Bucket counts are cumulative.
+    const buckets = [...after.matchAll(/rocforge_generation_duration_seconds_bucket\{le="[^"]+"\} (\d+)/g)].map((m) => Number(m[1]));
+    expect(buckets).toEqual([...buckets].sort((a, b) => a - b));
+    expect(buckets.at(-1)).toBe(3);
   });
 });
