@@ -59,17 +59,14 @@ export class Sampler {
     const l = applyPenalties(logits, history, s);
     if (s.temperature <= 0) return argmax(l);
 
-    // top-k (0 or >= vocab: keep everything), sorted by logit descending.
-    const k = s.topK > 0 && s.topK < l.length ? s.topK : l.length;
-    let ids = topIndices(l, k);
+    const { ids, z, max } = this.candidates(l);
     let n = ids.length;
 
-    // top-p over the untempered softmax of the survivors: smallest prefix reaching topP.
+    // top-p over the untempered softmax of the top-k survivors: smallest prefix reaching topP.
     if (s.topP < 1) {
-      const probs = softmaxOf(l, ids, n, 1);
       let cum = 0;
       for (let i = 0; i < n; i++) {
-        cum += probs[i]!;
+        cum += Math.exp(l[ids[i]!]! - max) / z;
         if (cum >= s.topP) {
           n = i + 1;
           break;
@@ -79,12 +76,11 @@ export class Sampler {
 
     // min-p: drop tokens less likely than minP times the most likely one (logit space, no softmax needed).
     if (s.minP > 0 && n > 1) {
-      const floor = l[ids[0]!]! + Math.log(s.minP);
+      const floor = max + Math.log(s.minP);
       let keep = 1;
       while (keep < n && l[ids[keep]!]! >= floor) keep++;
       n = keep;
     }
-    ids = ids.subarray(0, n);
 
     const probs = softmaxOf(l, ids, n, s.temperature);
     const u = this.rng.nextFloat();
@@ -95,7 +91,63 @@ export class Sampler {
     }
     return ids[n - 1]!;
   }
+
+  /**
+   * The top-k survivors by logit descending, with their softmax denominator z (relative to max).
+   * Without top-k, sorting a 150k vocabulary every token would dominate, so (as llama.cpp does with
+   * buckets) only tokens above a logit threshold that min-p and top-p cannot cut below are sorted:
+   * the same prefix a full sort would give. With no filter at all nothing is sorted.
+   */
+  private candidates(l: Float32Array): { ids: Int32Array; z: number; max: number } {
+    const s = this.settings;
+    const n = l.length;
+    if (s.topK > 0 && s.topK < n) {
+      const ids = topIndices(l, s.topK);
+      const max = l[ids[0]!]!;
+      let z = 0;
+      for (const id of ids) z += Math.exp(l[id]! - max);
+      return { ids, z, max };
+    }
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) if (l[i]! > max) max = l[i]!;
+    // Probability mass per bucket of logit distance below max (the last bucket takes everything lower).
+    const mass = new Float64Array(BUCKETS);
+    let z = 0;
+    for (let i = 0; i < n; i++) {
+      const d = max - l[i]!;
+      const e = Math.exp(-d);
+      z += e;
+      mass[Math.min(BUCKETS - 1, Math.floor((d / BUCKET_SPAN) * BUCKETS))]! += e;
+    }
+    let threshold = -Infinity;
+    if (s.minP > 0) threshold = max + Math.log(s.minP);
+    if (s.topP < 1) {
+      // The first buckets whose mass reaches topP (with a margin for summation order) hold the top-p prefix.
+      let cum = 0;
+      for (let b = 0; b < BUCKETS - 1; b++) {
+        cum += mass[b]! / z;
+        if (cum >= s.topP + 1e-9) {
+          threshold = Math.max(threshold, max - ((b + 1) * BUCKET_SPAN) / BUCKETS);
+          break;
+        }
+      }
+    }
+    if (threshold === -Infinity) {
+      const ids = new Int32Array(n);
+      for (let i = 0; i < n; i++) ids[i] = i;
+      // Order matters only when a filter walks the list: sort then (top-p at ~1 with no min-p).
+      return { ids: s.topP < 1 ? ids.sort((a, b) => l[b]! - l[a]! || a - b) : ids, z, max };
+    }
+    const picked = new Int32Array(n);
+    let m = 0;
+    for (let i = 0; i < n; i++) if (l[i]! >= threshold) picked[m++] = i;
+    return { ids: picked.slice(0, m).sort((a, b) => l[b]! - l[a]! || a - b), z, max };
+  }
 }
+
+/** Logit distance below the max that the top-p buckets cover, and their count. */
+const BUCKET_SPAN = 32;
+const BUCKETS = 512;
 
 /** Repeat (llama.cpp: divide positive logits, multiply negative), then presence and frequency penalties. */
 export function applyPenalties(
@@ -145,11 +197,16 @@ export function topIndices(x: Float32Array, k: number): Int32Array {
   if (k === 0) return new Int32Array(0);
   // "a is worse than b": smaller value, or equal value and larger index.
   const worse = (a: number, b: number): boolean => x[a]! < x[b]! || (x[a]! === x[b]! && a > b);
+  const byRank = (a: number, b: number): number => x[b]! - x[a]! || a - b;
   if (k * 8 >= n) {
-    const all = new Int32Array(n);
-    for (let i = 0; i < n; i++) all[i] = i;
-    all.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
-    return all.slice(0, k);
+    // Many wanted: keep those at or above the k-th largest value (found by a native numeric sort
+    // of the values), then sort only them.
+    const sorted = Float32Array.from(x).sort();
+    const kth = sorted[n - k]!;
+    const picked = new Int32Array(n);
+    let m = 0;
+    for (let i = 0; i < n; i++) if (x[i]! >= kth) picked[m++] = i;
+    return picked.subarray(0, m).sort(byRank).slice(0, k);
   }
   const heap = new Int32Array(k);
   let size = 0;
@@ -184,9 +241,7 @@ export function topIndices(x: Float32Array, k: number): Int32Array {
       siftDown(0);
     }
   }
-  const out = Array.from(heap);
-  out.sort((a, b) => (worse(a, b) ? 1 : worse(b, a) ? -1 : 0));
-  return Int32Array.from(out);
+  return heap.sort(byRank);
 }
 
 function softmaxOf(l: Float32Array, ids: Int32Array, n: number, temperature: number): Float64Array {
