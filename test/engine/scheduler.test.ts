@@ -204,6 +204,20 @@ describe('Scheduler', () => {
     expect(sched.stats()).toMatchObject({ slotsBusy: 0, queued: 0 });
   });
 
+  it('releases held-back text in a final token -1 chunk when an end-of-generation token arrives', async () => {
+    const sched = new Scheduler(new ToyModel(1), { ...opts, nSlots: 1 });
+    const full = await start(sched, [5], 100).result();
+    expect(full.finishReason).toBe('stop');
+    const lastChar = full.text.slice(-1);
+    const s = start(sched, [5], 100, [`${lastChar}~never`]);
+    const chunks: StreamChunk[] = [];
+    for await (const c of s) chunks.push(c);
+    const r = await s.result();
+    expect(r).toMatchObject({ text: full.text, finishReason: 'stop', tokens: full.tokens });
+    expect(chunks.at(-1)).toEqual({ text: lastChar, token: -1 });
+    expect(chunks.map((c) => c.text).join('')).toBe(full.text);
+  });
+
   it('holds back a stop string split across tokens and cuts the text before it', async () => {
     // find what the toy model says alone, then stop on a two-token string inside it
     const sched = new Scheduler(new ToyModel(1), { ...opts, nSlots: 1 });
