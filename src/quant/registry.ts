@@ -58,6 +58,6 @@ export function quantizeTensor(type: GgmlType, src: Float32Array): Uint8Array {
 
 function checkMultiple(f: QuantFormat, n: number): void {
   if (n % f.blockSize !== 0) {
-    throw new RangeError(`${f.name} packs blocks of ${f.blockSize} elements; ${n} elements is not a multiple of that`);
+    throw new RangeError(`${f.name}: ${n} elements is not a multiple of the block size ${f.blockSize}`);
   }
 }
