@@ -94,7 +94,8 @@ describe.skipIf(skip !== undefined)('tokenizer properties', () => {
   it('handles a 100k-character input', () => {
     const rng = fc.sample(fc.string({ unit: 'binary', minLength: 1000, maxLength: 1000 }), { seed, numRuns: 100 }).join('');
     expect(rng.length).toBeGreaterThanOrEqual(100_000);
-    const s = rng.replace(/\p{Cs}/gu, '\ufffd');
+    // Lone surrogates and U+2581 are the documented round-trip exceptions (see the top of the file).
+    const s = rng.replace(/\p{Cs}/gu, '\ufffd').replaceAll('\u2581', '_');
     for (const name of ['gpt-2', 'stories']) {
       const tok = toks[name]!;
       const ids = tok.encode(s, { addSpecial: false });
