@@ -6,7 +6,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { gguf, type GGUFParseOutput } from '@huggingface/gguf';
 import { GgufError, ModelNotFoundError } from '../errors.ts';
 import type { GgufHeader, GgufTypeDesc, GgufTypedValue, GgufValue, TensorInfo } from './types.ts';
-import { alignUp, scanHeader, validateTensors, type HeaderScan } from './validate.ts';
+import { alignUp, scanHeader, validateTensors, type HeaderScan, type StringFixup } from './validate.ts';
 
 /** Largest single read: node's fs refuses reads over 2 GiB. */
 const MAX_READ = 1 << 30;
@@ -126,7 +126,7 @@ async function parseWithLibrary(
   const metadata = new Map<string, GgufValue>();
   // File order from the scan: a JS object would reorder integer-like keys.
   for (const key of scan.types.keys()) metadata.set(key, lib[key] as GgufValue);
-  for (const [key, ...indices] of scan.bomStrings) restoreBom(metadata, key, indices);
+  for (const f of scan.stringFixups) applyFixup(metadata, f);
 
   const alignment = scan.alignment;
   const dataOffset = alignUp(scan.headerEnd, alignment);
@@ -140,15 +140,14 @@ async function parseWithLibrary(
   };
 }
 
-function restoreBom(metadata: Map<string, GgufValue>, key: string, indices: readonly number[]): void {
+function applyFixup(metadata: Map<string, GgufValue>, { path: [key, ...indices], value }: StringFixup): void {
   if (indices.length === 0) {
-    metadata.set(key, `\uFEFF${metadata.get(key) as string}`);
+    metadata.set(key, value);
     return;
   }
   let arr = metadata.get(key) as GgufValue[];
   for (const i of indices.slice(0, -1)) arr = arr[i] as GgufValue[];
-  const last = indices[indices.length - 1]!;
-  arr[last] = `\uFEFF${arr[last] as string}`;
+  arr[indices[indices.length - 1]!] = value;
 }
 
 /** The library and our scan must agree on every key and tensor info, or the file is not trusted. */

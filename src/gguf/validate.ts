@@ -72,6 +72,14 @@ export interface ScannedTensor {
   readonly relOffset: bigint;
 }
 
+export interface StringFixup {
+  readonly path: readonly [string, ...number[]];
+  readonly value: string;
+}
+
+/** The library's read chunk: strings that cross a multiple of it may come back truncated. */
+const LIB_CHUNK = 2_000_000;
+
 export interface HeaderScan {
   readonly version: number;
   /** Keys in file order, with the type of each value. */
@@ -82,11 +90,12 @@ export interface HeaderScan {
   /** Offset of the first byte after the tensor infos (before alignment padding). */
   readonly headerEnd: number;
   /**
-   * Strings that start with a UTF-8 byte order mark, as [key, ...array indices]. The library decodes
-   * with a default TextDecoder, which drops a leading BOM (llama-spm has the token "\uFEFF"); the
-   * reader puts it back.
+   * Strings the library decodes wrongly, with their true value, addressed as [key, ...array indices]:
+   * it uses a default TextDecoder, which drops a leading BOM (llama-spm has the token "\uFEFF"),
+   * and it silently truncates a string that crosses the end of one of its 2,000,000-byte chunks when
+   * nothing after it in the same value fails to read. The reader applies these.
    */
-  readonly bomStrings: readonly (readonly [string, ...number[]])[];
+  readonly stringFixups: readonly StringFixup[];
 }
 
 const CHUNK = 1 << 20;
@@ -147,16 +156,20 @@ class Cursor {
     return v;
   }
 
-  /** Skips a string of `len` bytes, telling whether it starts with a UTF-8 BOM. */
-  async skipString(len: number, what: string): Promise<boolean> {
-    let bom = false;
-    if (len >= 3) {
+  /**
+   * Skips a string of `len` bytes, but returns its value when the library would decode it wrongly
+   * (see HeaderScan.stringFixups).
+   */
+  async skipString(len: number, what: string): Promise<string | undefined> {
+    let suspect = len > 0 && Math.floor(this.pos / LIB_CHUNK) !== Math.floor((this.pos + len - 1) / LIB_CHUNK);
+    if (!suspect && len >= 3) {
       await this.need(3, what);
       const at = this.pos - this.bufStart;
-      bom = this.buf[at] === 0xef && this.buf[at + 1] === 0xbb && this.buf[at + 2] === 0xbf;
+      suspect = this.buf[at] === 0xef && this.buf[at + 1] === 0xbb && this.buf[at + 2] === 0xbf;
     }
+    if (suspect) return (await this.bytes(len, what)).toString('utf8'); // keeps a BOM
     this.skip(len, what);
-    return bom;
+    return undefined;
   }
 
   async bytes(n: number, what: string): Promise<Buffer> {
@@ -210,7 +223,7 @@ export async function scanHeader(path: string, fh: FileHandle, fileSize: number)
 
   const types = new Map<string, GgufTypeDesc>();
   let alignment = GGUF_DEFAULT_ALIGNMENT;
-  const bomStrings: [string, ...number[]][] = [];
+  const stringFixups: StringFixup[] = [];
   for (let i = 0; i < kvCount; i++) {
     const key = await c.string(`metadata key #${i}`, LIB_MAX_STRING);
     if (types.has(key)) c.fail(`duplicate metadata key ${JSON.stringify(key)}`);
@@ -224,7 +237,7 @@ export async function scanHeader(path: string, fh: FileHandle, fileSize: number)
       types.set(key, SCALAR_DESC[t]!);
       continue;
     }
-    types.set(key, await scanValue(c, t, key, [key], bomStrings));
+    types.set(key, await scanValue(c, t, [key], stringFixups));
   }
 
   const tensors: ScannedTensor[] = [];
@@ -248,17 +261,17 @@ export async function scanHeader(path: string, fh: FileHandle, fileSize: number)
     const relOffset = await c.u64(`data offset of tensor ${name}`);
     tensors.push({ name, dims, type, relOffset });
   }
-  return { version, types, alignment, tensors, headerEnd: c.pos, bomStrings };
+  return { version, types, alignment, tensors, headerEnd: c.pos, stringFixups };
 }
 
 async function scanValue(
   c: Cursor,
   t: GgufValueType,
-  key: string,
   path: readonly [string, ...number[]],
-  boms: [string, ...number[]][],
+  fixups: StringFixup[],
 ): Promise<GgufTypeDesc> {
   const depth = path.length - 1;
+  const key = path.length === 1 ? path[0] : `${path[0]}[${path.slice(1).join('][')}]`;
   const size = SCALAR_SIZE[t];
   if (size !== undefined) {
     c.skip(size, `value of ${key}`);
@@ -266,7 +279,8 @@ async function scanValue(
   }
   if (t === GgufValueType.STRING) {
     const len = await c.count(`length of string ${key}`, 1, LIB_MAX_STRING);
-    if (await c.skipString(len, `string value of ${key}`)) boms.push([...path]);
+    const value = await c.skipString(len, `string value of ${key}`);
+    if (value !== undefined) fixups.push({ path, value });
     return SCALAR_DESC[t]!;
   }
   // ARRAY
@@ -282,12 +296,13 @@ async function scanValue(
   if (items === GgufValueType.STRING) {
     for (let i = 0; i < n; i++) {
       const len = await c.count(`length of string ${key}[${i}]`, 1, LIB_MAX_STRING);
-      if (await c.skipString(len, `string ${key}[${i}]`)) boms.push([...path, i]);
+      const value = await c.skipString(len, `string ${key}[${i}]`);
+      if (value !== undefined) fixups.push({ path: [...path, i], value });
     }
     return ARRAY_DESC[items]!;
   }
   const inner: GgufTypeDesc[] = [];
-  for (let i = 0; i < n; i++) inner.push(await scanValue(c, GgufValueType.ARRAY, `${key}[${i}]`, [...path, i], boms));
+  for (let i = 0; i < n; i++) inner.push(await scanValue(c, GgufValueType.ARRAY, [...path, i], fixups));
   return { type: GgufValueType.ARRAY, items, inner };
 }
 

@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gguf } from '@huggingface/gguf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GgufError, InvalidRequestError } from '../../src/errors.ts';
 import { GgufFile } from '../../src/gguf/reader.ts';
@@ -168,6 +169,30 @@ describe('GGUF writer', () => {
     await expect(
       GgufWriter.create(join(dir, 'bad.gguf'), { metadata: [], tensors: [{ name: 'q', dims: [33], type: GgmlType.Q4_0 }] }),
     ).rejects.toThrow(/not a multiple of Q4_0's block size 32/);
+  });
+
+  it('reads back strings that cross the library\'s 2,000,000-byte read chunks intact', async () => {
+    // @huggingface/gguf alone returns the last string of this array cut at byte 2,000,000
+    const path = join(dir, 'straddle.gguf');
+    const filler = Array.from({ length: 1700 }, (_, i) => `${i}`.padEnd(1000, '.'));
+    const long = 'x'.repeat(300_000) + 'é'.repeat(100_000) + 'end';
+    const md = new Map<string, GgufTypedValue>([
+      ['a', meta.array(GgufValueType.STRING, [...filler, long])],
+      ['b', meta.str('y'.repeat(400_000))],
+      ['c', meta.str('after')],
+    ]);
+    await writeGguf(path, { metadata: md, tensors: [], source: () => new Uint8Array(0) });
+    const lib = await gguf(path, { allowLocalFile: true });
+    expect(((lib.metadata as Record<string, unknown>).a as string[]).at(-1)!.length).toBeLessThan(long.length);
+    const g = await GgufFile.open(path);
+    try {
+      expect((g.metadata.get('a') as string[]).at(-1)).toBe(long);
+      expect(g.metadata.get('b')).toBe('y'.repeat(400_000));
+      expect(g.metadata.get('c')).toBe('after');
+      expect(g.typedMetadata()).toEqual(md);
+    } finally {
+      await g.close();
+    }
   });
 
   it.skipIf(missingShared('vocab', 'ggml-vocab-llama-spm.gguf'))('rewrites a 700 KB vocab-only header byte for byte', async () => {
