@@ -1,10 +1,12 @@
 // attention: causal GQA attention of each q row over its slot's cached positions 0..pos.
-// One workgroup per (row, head) streams over the keys in chunks of WG positions with an online
-// softmax (running max m, running sum l, rescaled accumulator): no score matrix is materialized.
-// Per chunk, thread t scores key c + t; the chunk max and sum are workgroup reductions; then
-// thread t accumulates output dimension pairs t, t + WG, ... over the chunk's values.
+// One workgroup per (row, head) streams over the keys in chunks of WG positions; no score matrix
+// is materialized. Two passes, so that the normalized probabilities can be rounded to f16 as
+// llama.cpp does (it multiplies f16 probabilities with the f16 V cache; q is rounded to f16 too):
+//   1. scores s_j = scale * q·k_j; running max m and running sum l of exp(s_j - m) (online softmax)
+//   2. scores again; p_j = f16(exp(s_j - m) / l); thread t accumulates output dimension pairs
+//      t, t + WG, ... as sum_j p_j v_j.
 // The cache is f16 pairs in u32 words (see kv_store.wgsl); head_dim is even.
-// needs: a reduction (wg_sum, wg_max)
+// needs: a reduction (wg_sum, wg_max), common/half.wgsl (round_f16, round_f16x2)
 struct Params {
   rows: u32,
   n_heads: u32,
@@ -31,6 +33,12 @@ var<workgroup> q_sh: array<vec2<f32>, 128>; // MAX_HEAD_DIM / 2
 var<workgroup> p_sh: array<f32, WG>;
 var<workgroup> n_sh: u32;
 
+fn score(kb: u32, hp: u32) -> f32 {
+  var s = 0.0;
+  for (var d = 0u; d < hp; d++) { s += dot(q_sh[d], unpack2x16float(KC[kb + d])); }
+  return s * P.scale;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ri: RedIn) {
   red_init(ri);
@@ -43,51 +51,52 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let kvp = P.kv_dim / 2u;      // pairs per cached position
   let kvh = h / (P.n_heads / P.n_kv_heads);
   let qb = r * P.n_heads * P.head_dim + h * P.head_dim;
-  for (var d = lid; d < hp; d += WG) { q_sh[d] = vec2<f32>(Q[qb + 2u * d], Q[qb + 2u * d + 1u]); }
+  for (var d = lid; d < hp; d += WG) { q_sh[d] = round_f16x2(vec2<f32>(Q[qb + 2u * d], Q[qb + 2u * d + 1u])); }
   if (lid == 0u) { n_sh = u32(POS[r]) + 1u; }
   let n = workgroupUniformLoad(&n_sh); // also a barrier: q_sh is ready
   let base = u32(SLOTS[r]) * P.context * kvp + kvh * hp;
 
+  // Pass 1: softmax max and normalizer.
   var m = -1e30;
   var l = 0.0;
-  var acc: array<vec2<f32>, PAIRS_PER_THREAD>;
   for (var c = 0u; c < n; c += WG) {
     let j = c + lid;
     var s = -3.0e38;
-    if (j < n) {
-      let kb = base + j * kvp;
-      var dotv = 0.0;
-      for (var d = 0u; d < hp; d++) { dotv += dot(q_sh[d], unpack2x16float(KC[kb + d])); }
-      s = dotv * P.scale;
-    }
+    if (j < n) { s = score(base + j * kvp, hp); }
     let m_new = max(m, wg_max(s));
     var p = 0.0;
     if (j < n) { p = exp(s - m_new); }
+    l = l * exp(m - m_new) + wg_sum(p);
+    m = m_new;
+  }
+
+  // Pass 2: weighted sum of values.
+  var acc: array<vec2<f32>, PAIRS_PER_THREAD>;
+  for (var c = 0u; c < n; c += WG) {
+    let j = c + lid;
+    var p = 0.0;
+    if (j < n) { p = round_f16(exp(score(base + j * kvp, hp) - m) / l); }
     p_sh[lid] = p;
-    let psum = wg_sum(p); // its barrier also publishes p_sh
-    let alpha = exp(m - m_new);
-    l = l * alpha + psum;
+    workgroupBarrier();
     let cn = min(WG, n - c);
     for (var t = 0u; t < PAIRS_PER_THREAD; t++) {
       let d = lid + t * WG;
       if (d < hp) {
-        var a = acc[t] * alpha;
+        var a = acc[t];
         for (var jj = 0u; jj < cn; jj++) {
           a += p_sh[jj] * unpack2x16float(VC[base + (c + jj) * kvp + d]);
         }
         acc[t] = a;
       }
     }
-    m = m_new;
     workgroupBarrier(); // p_sh is rewritten by the next chunk
   }
   let ob = r * P.n_heads * P.head_dim + h * P.head_dim;
   for (var t = 0u; t < PAIRS_PER_THREAD; t++) {
     let d = lid + t * WG;
     if (d < hp) {
-      let v = acc[t] / l;
-      OUT[ob + 2u * d] = v.x;
-      OUT[ob + 2u * d + 1u] = v.y;
+      OUT[ob + 2u * d] = acc[t].x;
+      OUT[ob + 2u * d + 1u] = acc[t].y;
     }
   }
 }

@@ -10,9 +10,11 @@ export interface KernelSpec {
   readonly dequant: boolean;
   /** Workgroup size passed as the `WG` override; undefined when the shader fixes its own. */
   readonly wg: number | undefined;
+  /** Helper files from shaders/common/. */
+  readonly includes: readonly string[];
 }
 
-function k(name: string, bindings: BindingKind[], o: { reduce?: boolean; dequant?: boolean; wg?: number | null } = {}): KernelSpec {
+function k(name: string, bindings: BindingKind[], o: { reduce?: boolean; dequant?: boolean; wg?: number | null; includes?: string[] } = {}): KernelSpec {
   return {
     name,
     file: `${name}.wgsl`,
@@ -20,6 +22,7 @@ function k(name: string, bindings: BindingKind[], o: { reduce?: boolean; dequant
     reduce: o.reduce ?? false,
     dequant: o.dequant ?? false,
     wg: o.wg === null ? undefined : (o.wg ?? 64),
+    includes: o.includes ?? [],
   };
 }
 
@@ -27,12 +30,13 @@ export const KERNELS = {
   getRows: k('get_rows', ['read', 'read', 'rw'], { dequant: true }),
   matvec: k('matvec', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true }),
   matmul: k('matmul', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null }),
-  rmsNorm: k('rmsnorm', ['rw', 'read', 'rw'], { reduce: true }),
+  rmsNorm: k('rmsnorm', ['read', 'read', 'rw'], { reduce: true }),
   rope: k('rope', ['rw', 'rw', 'read', 'read']),
   kvStore: k('kv_store', ['read', 'read', 'read', 'read', 'rw', 'rw']),
-  attention: k('attention', ['read', 'read', 'read', 'read', 'read', 'rw'], { reduce: true }),
-  swiglu: k('swiglu', ['rw', 'rw', 'rw'], { wg: 256 }),
-  add: k('add', ['rw', 'rw', 'rw'], { wg: 256 }),
+  attention: k('attention', ['read', 'read', 'read', 'read', 'read', 'rw'], { reduce: true, includes: ['half.wgsl'] }),
+  swiglu: k('swiglu', ['read', 'read', 'rw'], { wg: 256 }),
+  add: k('add', ['read', 'read', 'rw'], { wg: 256 }),
+  actRound: k('act_round', ['read', 'rw'], { includes: ['half.wgsl'] }),
   gatherRows: k('gather_rows', ['read', 'read', 'rw'], { wg: 256 }),
 } as const satisfies Record<string, KernelSpec>;
 

@@ -53,6 +53,8 @@ export interface ComposeOptions {
   readonly dequant?: GgmlType;
   /** Whether the op uses wg_sum/wg_max, and which flavour. */
   readonly reduce?: 'subgroup' | 'shared';
+  /** Helper files from shaders/common/ (e.g. 'half.wgsl'). */
+  readonly includes?: readonly string[];
 }
 
 export function composeShader(o: ComposeOptions): string {
@@ -60,6 +62,7 @@ export function composeShader(o: ComposeOptions): string {
   if (o.reduce === 'subgroup') parts.push('enable subgroups;\n');
   parts.push(`// ---- composed: ${o.op}${o.dequant !== undefined ? ` for ${typeName(o.dequant)}` : ''}${o.reduce ? `, ${o.reduce} reductions` : ''}\n`);
   if (o.reduce) parts.push(load(`common/reduce-${o.reduce}.wgsl`));
+  for (const f of o.includes ?? []) parts.push(load(`common/${f}`));
   if (o.dequant !== undefined) {
     const files = DEQUANT_FILES.get(o.dequant);
     if (!files) throw new UnsupportedTensorTypeError(o.dequant);

@@ -68,6 +68,8 @@ export class WebGpuBackend implements Backend {
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly bindGroupKeysByBuffer = new Map<number, string[]>();
   private readonly ropeTables = new Map<string, RopeTableEntry>();
+  /** Rounded copies of activation tensors, by tensor buffer id and act_round mode. */
+  private readonly rounded = new Map<number, Map<number, { buf: GpuBuf; fresh: boolean }>>();
   private readonly stagingPool: GPUBuffer[] = [];
   private readonly dummy: GpuBuf;
   private encoder: GPUCommandEncoder | null = null;
@@ -211,6 +213,7 @@ export class WebGpuBackend implements Backend {
     const x = this.tensor(t);
     if (data.length !== x.rows * x.cols) throw new RangeError(`writeTensor: ${data.length} values for a ${x.rows}x${x.cols} tensor`);
     this.beforeHostWrite();
+    this.invalidateRounded(x.buf.id);
     this.writeBytes(x.buf.buffer, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   }
 
@@ -246,7 +249,14 @@ export class WebGpuBackend implements Backend {
       throw new RangeError(`rmsNorm: weight ${w.name} (${w.rows}x${w.cols}) must be a vector of ${xt.cols} values`);
     }
     expectShape('rmsNorm output', o, xt.rows, xt.cols);
-    this.dispatch(KERNELS.rmsNorm, undefined, [xt.rows, xt.cols, { f: eps }], [xt.buf, w.parts[0]!.buf, o.buf], xt.rows);
+    const inPlace = xt.buf === o.buf;
+    this.dispatch(
+      KERNELS.rmsNorm,
+      undefined,
+      [xt.rows, xt.cols, { f: eps }, inPlace ? 1 : 0],
+      [inPlace ? this.dummy : xt.buf, w.parts[0]!.buf, o.buf],
+      xt.rows,
+    );
   }
 
   matmul(weight: Weight, x: Tensor, out: Tensor, bias?: Weight): void {
@@ -265,8 +275,9 @@ export class WebGpuBackend implements Backend {
       biasBuf = b.parts[0]!.buf;
     }
     const hasBias = bias ? 1 : 0;
+    const xBuf = this.roundedActivations(xt, w.type);
     for (const part of w.parts) {
-      const bufs = [part.buf, xt.buf, o.buf, biasBuf];
+      const bufs = [part.buf, xBuf, o.buf, biasBuf];
       if (xt.rows <= MATVEC_MAX_ROWS) {
         this.dispatch(KERNELS.matvec, w.storedType, [xt.rows, w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias], bufs, part.rows);
       } else {
@@ -368,6 +379,41 @@ export class WebGpuBackend implements Backend {
     this.dispatch(KERNELS.gatherRows, undefined, [ix.length, xt.cols], [xt.buf, ix.buf, o.buf], Math.ceil((ix.length * xt.cols) / 256));
   }
 
+  /**
+   * x rounded to the vec-dot type llama.cpp's CPU matmul would use for weights of `type`
+   * (shaders/act_round.wgsl), so that logits match the reference engine. Kept per (tensor, mode)
+   * until the tensor is written again, so q/k/v (or gate/up) round their shared input once.
+   */
+  private roundedActivations(x: GpuTensor, type: GgmlType): GpuBuf {
+    const mode = actRoundMode(type);
+    if (mode === 0) return x.buf;
+    const block = mode === 3 ? 32 : mode === 4 ? 256 : 1;
+    const n = x.rows * x.cols;
+    if (n % block !== 0) throw new RangeError(`matmul: activations of ${n} values do not split into blocks of ${block}`);
+    let perTensor = this.rounded.get(x.buf.id);
+    if (!perTensor) {
+      perTensor = new Map();
+      this.rounded.set(x.buf.id, perTensor);
+    }
+    let entry = perTensor.get(mode);
+    if (!entry) {
+      const buffer = this.device.createBuffer({ label: `rounded x ${mode}`, size: x.buf.size, usage: GPUBufferUsage.STORAGE });
+      entry = { buf: new GpuBuf(buffer, x.buf.size), fresh: false };
+      perTensor.set(mode, entry);
+    }
+    if (!entry.fresh) {
+      this.dispatch(KERNELS.actRound, undefined, [n / block, mode], [x.buf, entry.buf], Math.ceil(n / block / 64));
+      entry.fresh = true;
+    }
+    return entry.buf;
+  }
+
+  /** A buffer was (or will be, in order) written: rounded copies of it are stale. */
+  private invalidateRounded(id: number): void {
+    const perTensor = this.rounded.get(id);
+    if (perTensor) for (const e of perTensor.values()) e.fresh = false;
+  }
+
   // ---------------------------------------------------------------- host side
 
   async read(t: Tensor): Promise<Float32Array> {
@@ -397,7 +443,14 @@ export class WebGpuBackend implements Backend {
     const res = r as GpuResource;
     if (!this.live.delete(res)) return;
     this.liveBytes -= res.bytes;
-    for (const b of res.buffers) this.destroyBuffer(b);
+    for (const b of res.buffers) {
+      const perTensor = this.rounded.get(b.id);
+      if (perTensor) {
+        for (const e of perTensor.values()) this.destroyBuffer(e.buf);
+        this.rounded.delete(b.id);
+      }
+      this.destroyBuffer(b);
+    }
   }
 
   memoryInUse(): number {
@@ -413,6 +466,7 @@ export class WebGpuBackend implements Backend {
     this.live.clear();
     this.liveBytes = 0;
     for (const t of this.ropeTables.values()) t.buf.buffer.destroy();
+    for (const m of this.rounded.values()) for (const e of m.values()) e.buf.buffer.destroy();
     for (const b of this.stagingPool) b.destroy();
     this.arena.destroy();
     this.dummy.buffer.destroy();
@@ -441,7 +495,10 @@ export class WebGpuBackend implements Backend {
     expectShape(`${what} b`, bt, at.rows, at.cols);
     expectShape(`${what} output`, o, at.rows, at.cols);
     const n = at.rows * at.cols;
-    this.dispatch(spec, undefined, [n], [at.buf, bt.buf, o.buf], Math.ceil(n / 256));
+    // A written binding may not alias a read one: an aliased input is read through the output.
+    const aOut = at.buf === o.buf;
+    const bOut = bt.buf === o.buf;
+    this.dispatch(spec, undefined, [n, aOut ? 1 : 0, bOut ? 1 : 0], [aOut ? this.dummy : at.buf, bOut ? this.dummy : bt.buf, o.buf], Math.ceil(n / 256));
   }
 
   private checkLayer(c: GpuKvCache, layer: number): void {
@@ -482,7 +539,7 @@ export class WebGpuBackend implements Backend {
     let p = this.pipelines.get(key);
     if (p) return p;
     const { pl } = this.layoutFor(spec);
-    const code = composeShader({ op: spec.file, dequant: spec.dequant ? type : undefined, reduce });
+    const code = composeShader({ op: spec.file, dequant: spec.dequant ? type : undefined, reduce, includes: spec.includes });
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: key, code });
     const pipeline = this.device.createComputePipeline({
@@ -556,6 +613,9 @@ export class WebGpuBackend implements Backend {
       else slot.chunk.f32[base + i] = p.f;
     });
     const bg = this.bindGroupFor(spec, slot, bufs);
+    spec.bindings.forEach((kind, i) => {
+      if (kind === 'rw') this.invalidateRounded(bufs[i]!.id);
+    });
     const pass = this.beginPass();
     pass.setPipeline(pipe.pipeline);
     pass.setBindGroup(0, bg, [slot.offset]);
@@ -685,5 +745,33 @@ export class WebGpuBackend implements Backend {
   }
   private kv(c: KvCache): GpuKvCache {
     return this.alive(asKv(c));
+  }
+}
+
+/**
+ * act_round.wgsl mode for weights of `type`: llama.cpp's CPU vec_dot type (F16 -> f16, BF16 -> bf16,
+ * 32-blocks -> Q8_0 (Q8_1 for Q4_1/Q5_1: same quants), K-quants -> Q8_K); 0 leaves x as is.
+ */
+export function actRoundMode(type: GgmlType): number {
+  switch (type) {
+    case GgmlType.F16:
+      return 1;
+    case GgmlType.BF16:
+      return 2;
+    case GgmlType.Q4_0:
+    case GgmlType.Q4_1:
+    case GgmlType.Q5_0:
+    case GgmlType.Q5_1:
+    case GgmlType.Q8_0:
+    case GgmlType.IQ4_NL:
+      return 3;
+    case GgmlType.Q2_K:
+    case GgmlType.Q3_K:
+    case GgmlType.Q4_K:
+    case GgmlType.Q5_K:
+    case GgmlType.Q6_K:
+      return 4;
+    default:
+      return 0;
   }
 }

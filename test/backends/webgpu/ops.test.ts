@@ -1,0 +1,202 @@
+// WebGPU rmsNorm, rope, storeKv + attention, swiglu, add and gatherRows against the CPU reference,
+// by NMSE on random shapes and data. The reductions (rmsNorm, attention, matvec) run twice: with
+// subgroup operations and with the workgroup-memory fallback.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Backend } from '../../../src/backends/backend.ts';
+import type { WebGpuBackend } from '../../../src/backends/webgpu/index.ts';
+import { NMSE_THRESHOLDS } from '../../../src/diff/thresholds.ts';
+import { GgmlType } from '../../../src/gguf/types.ts';
+import { indexOf, pack, tensorOf, weightOf } from './build.ts';
+import { differential, randomArray, rng } from './differential.ts';
+import { gpuPresent, openGpu } from './gpu.ts';
+
+const present = await gpuPresent();
+
+function seeded(name: string): number {
+  const seed = Date.now();
+  console.log(`webgpu ${name} seed ${seed}`);
+  return seed;
+}
+
+describe.skipIf(!present)('webgpu ops vs the CPU reference', () => {
+  const gpus: { label: string; b: WebGpuBackend }[] = [];
+  beforeAll(async () => {
+    gpus.push({ label: 'subgroups', b: await openGpu() });
+    gpus.push({ label: 'workgroup memory', b: await openGpu({ subgroups: false }) });
+  });
+  afterAll(() => {
+    for (const g of gpus) g.b.dispose();
+  });
+  const main = (): Backend => gpus[0]!.b;
+
+  for (const flavour of ['subgroups', 'workgroup memory']) {
+    const gpu = (): Backend => gpus.find((g) => g.label === flavour)!.b;
+
+    it(`rmsNorm (${flavour} reductions): random rows/cols, NMSE <= ${NMSE_THRESHOLDS.rmsNorm}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 700 }), fc.boolean(), fc.integer(), async (rows, cols, inPlace, s) => {
+          const rnd = rng(s);
+          const x = randomArray(rows * cols, rnd, 3);
+          const w = randomArray(cols, rnd);
+          const r = await differential(gpu(), async (b, track) => {
+            const xt = tensorOf(b, track, rows, cols, x);
+            const wt = await weightOf(b, track, 'norm', GgmlType.F32, 1, cols, pack(GgmlType.F32, w));
+            const out = inPlace ? xt : track(b.createTensor(rows, cols));
+            b.rmsNorm(xt, wt, 1e-5, out);
+            return { out };
+          });
+          expect(r.nmse, `${rows}x${cols}`).toBeLessThanOrEqual(NMSE_THRESHOLDS.rmsNorm);
+        }),
+        { seed: seeded('rmsNorm'), numRuns: 5 },
+      );
+    });
+
+    it(`storeKv + attention (${flavour} reductions): GQA, several slots, prefill and decode rows, NMSE <= ${NMSE_THRESHOLDS.attention}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom([1, 1], [4, 2], [8, 2], [6, 6]),
+          fc.constantFrom(2, 8, 32, 64, 128),
+          fc.integer({ min: 1, max: 3 }),
+          fc.integer({ min: 1, max: 150 }),
+          fc.integer(),
+          async ([nHeads, nKvHeads], headDim, nSlots, prompt, s) => {
+            const rnd = rng(s);
+            const kvDim = nKvHeads * headDim;
+            const context = prompt + 2;
+            // Each slot gets a prompt of its own length (<= prompt), stored in one batch; then one
+            // decode row per slot attends over it, and the prompt rows attend causally too.
+            const lens = Array.from({ length: nSlots }, (_, i) => Math.max(1, prompt - i * 7));
+            const slots: number[] = [];
+            const positions: number[] = [];
+            lens.forEach((n, slot) => {
+              for (let p = 0; p < n; p++) {
+                slots.push(slot);
+                positions.push(p);
+              }
+            });
+            const rows = slots.length;
+            const k = randomArray(rows * kvDim, rnd, 2);
+            const v = randomArray(rows * kvDim, rnd);
+            const q = randomArray(rows * nHeads * headDim, rnd, 2);
+            const scale = 1 / Math.sqrt(headDim);
+            const r = await differential(gpu(), async (b, track) => {
+              const cache = track(b.createKvCache({ nLayers: 2, nSlots, contextLength: context, kvDim }));
+              const sl = indexOf(b, track, slots);
+              const ps = indexOf(b, track, positions);
+              b.storeKv(cache, 1, tensorOf(b, track, rows, kvDim, k), tensorOf(b, track, rows, kvDim, v), sl, ps);
+              const out = track(b.createTensor(rows, nHeads * headDim));
+              b.attention(tensorOf(b, track, rows, nHeads * headDim, q), cache, 1, sl, ps, { nHeads, nKvHeads, headDim, scale }, out);
+              return { out };
+            });
+            expect(r.nmse, `heads ${nHeads}/${nKvHeads} dim ${headDim} slots ${nSlots} rows ${rows}`).toBeLessThanOrEqual(NMSE_THRESHOLDS.attention);
+          },
+        ),
+        { seed: seeded('attention'), numRuns: 5 },
+      );
+    });
+  }
+
+  it(`attention streams over a long context (1000 positions, decode row) NMSE <= ${NMSE_THRESHOLDS.attention}`, async () => {
+    const rnd = rng(seeded('long attention'));
+    const [nHeads, nKvHeads, headDim, n] = [4, 2, 16, 1000];
+    const kvDim = nKvHeads * headDim;
+    const k = randomArray(n * kvDim, rnd, 2);
+    const v = randomArray(n * kvDim, rnd);
+    const q = randomArray(nHeads * headDim, rnd, 3);
+    const r = await differential(main(), async (b, track) => {
+      const cache = track(b.createKvCache({ nLayers: 1, nSlots: 1, contextLength: n, kvDim }));
+      const all = Array.from({ length: n }, (_, i) => i);
+      b.storeKv(cache, 0, tensorOf(b, track, n, kvDim, k), tensorOf(b, track, n, kvDim, v), indexOf(b, track, new Array(n).fill(0)), indexOf(b, track, all));
+      const out = track(b.createTensor(1, nHeads * headDim));
+      b.attention(tensorOf(b, track, 1, nHeads * headDim, q), cache, 0, indexOf(b, track, [0]), indexOf(b, track, [n - 1]), { nHeads, nKvHeads, headDim, scale: 0.25 }, out);
+      return { out };
+    });
+    expect(r.nmse).toBeLessThanOrEqual(NMSE_THRESHOLDS.attention);
+  });
+
+  it(`rope: normal and neox, partial rotation, large positions, NMSE <= ${NMSE_THRESHOLDS.rope}`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom([4, 2], [8, 8], [3, 1]),
+        fc.constantFrom(8, 16, 64),
+        fc.constantFrom(1, 0.5),
+        fc.boolean(),
+        fc.constantFrom(10000, 1000000),
+        fc.constantFrom(1, 0.25),
+        fc.integer(),
+        async (rows, [nHeads, nKvHeads], headDim, ropeFrac, neox, freqBase, freqScale, s) => {
+          const rnd = rng(s);
+          const ropeDim = headDim * ropeFrac;
+          const positions = Array.from({ length: rows }, () => Math.floor(((rnd() + 1) / 2) * 5000));
+          const q = randomArray(rows * nHeads * headDim, rnd);
+          const k = randomArray(rows * nKvHeads * headDim, rnd);
+          const r = await differential(main(), async (b, track) => {
+            const qt = tensorOf(b, track, rows, nHeads * headDim, q);
+            const kt = tensorOf(b, track, rows, nKvHeads * headDim, k);
+            b.rope(qt, kt, indexOf(b, track, positions), { nHeads, nKvHeads, headDim, ropeDim, freqBase, freqScale, neox });
+            return { out: qt, extra: [kt] };
+          });
+          expect(r.nmse).toBeLessThanOrEqual(NMSE_THRESHOLDS.rope);
+          expect(r.extraNmse[0]).toBeLessThanOrEqual(NMSE_THRESHOLDS.rope);
+        },
+      ),
+      { seed: seeded('rope'), numRuns: 8 },
+    );
+  });
+
+  it(`swiglu and add (out aliasing an input or not), NMSE <= ${NMSE_THRESHOLDS.swiglu}`, async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3000 }), fc.constantFrom('none', 'a', 'b'), fc.integer(), async (rows, cols, alias, s) => {
+        const rnd = rng(s);
+        const a = randomArray(rows * cols, rnd, 8);
+        const bb = randomArray(rows * cols, rnd, 2);
+        for (const op of ['swiglu', 'add'] as const) {
+          const r = await differential(main(), async (b, track) => {
+            const at = tensorOf(b, track, rows, cols, a);
+            const bt = tensorOf(b, track, rows, cols, bb);
+            const out = alias === 'a' ? at : alias === 'b' ? bt : track(b.createTensor(rows, cols));
+            if (op === 'add') b.add(at, bt, out);
+            else b.swiglu(at, bt, out);
+            return { out };
+          });
+          expect(r.nmse, `${op} ${rows}x${cols} alias ${alias}`).toBeLessThanOrEqual(NMSE_THRESHOLDS[op]);
+        }
+      }),
+      { seed: seeded('swiglu/add'), numRuns: 6 },
+    );
+  });
+
+  it('gatherRows copies the chosen rows exactly', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 1, max: 6 }), fc.integer(), async (rows, cols, n, s) => {
+        const rnd = rng(s);
+        const x = randomArray(rows * cols, rnd);
+        const pick = Array.from({ length: n }, () => Math.floor(((rnd() + 1) / 2) * rows));
+        const r = await differential(main(), async (b, track) => {
+          const out = track(b.createTensor(n, cols));
+          b.gatherRows(tensorOf(b, track, rows, cols, x), indexOf(b, track, pick), out);
+          return { out };
+        });
+        expect(r.nmse).toBe(0);
+      }),
+      { seed: seeded('gatherRows'), numRuns: 5 },
+    );
+  });
+
+  it('matvec with workgroup-memory reductions matches the CPU reference (Q4_K, Q8_0, F16)', async () => {
+    const fallback = gpus[1]!.b;
+    const rnd = rng(seeded('matvec fallback'));
+    for (const [type, cols] of [[GgmlType.Q4_K, 512], [GgmlType.Q8_0, 96], [GgmlType.F16, 77]] as const) {
+      const w = pack(type, randomArray(33 * cols, rnd));
+      const x = randomArray(3 * cols, rnd);
+      const r = await differential(fallback, async (b, track) => {
+        const out = track(b.createTensor(3, 33));
+        b.matmul(await weightOf(b, track, 'w', type, 33, cols, w), tensorOf(b, track, 3, cols, x), out);
+        return { out };
+      });
+      expect(r.nmse).toBeLessThanOrEqual(NMSE_THRESHOLDS.matmulQuantized);
+    }
+  });
+});
