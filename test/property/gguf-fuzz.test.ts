@@ -166,6 +166,8 @@ describe('GGUF reader under mutation', () => {
       const seed = Number(process.env.ROCFORGE_FUZZ_SEED ?? Date.now());
       console.log(`gguf-fuzz ${seedFile[1]}: seed=${seed} runs=${RUNS} (ROCFORGE_FUZZ_SEED=${seed} reproduces)`);
       const path = join(dir, 'mutant.gguf');
+      await writeFile(path, src);
+      expect(await tryLoad(path)).toBe('loaded');
       const outcomes = { loaded: 0, rejected: 0 };
       let worstMs = 0;
       await fc.assert(
@@ -180,9 +182,8 @@ describe('GGUF reader under mutation', () => {
       );
       const maxRssMiB = process.resourceUsage().maxRSS / 1024;
       console.log(`gguf-fuzz ${seedFile[1]}: ${outcomes.loaded} loaded, ${outcomes.rejected} rejected, slowest ${worstMs.toFixed(0)} ms, peak RSS ${maxRssMiB.toFixed(0)} MiB`);
-      // both outcomes occur, so the property is not vacuous
-      expect(outcomes.rejected).toBeGreaterThan(0);
-      expect(outcomes.loaded).toBeGreaterThan(0);
+      // the property is not vacuous: mutants do get rejected (loads are rarer and vary with the seed)
+      expect(outcomes.rejected).toBeGreaterThan(RUNS / 4);
       expect(maxRssMiB).toBeLessThan(1024);
     });
   }
