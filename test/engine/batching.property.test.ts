@@ -4,16 +4,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { InferenceEngine } from '../../src/engine/engine.ts';
 import { missingShared, sharedPath } from '../helpers/shared.ts';
+import type { BackendChoice } from '../../src/engine/types.ts';
 
 const MODEL = 'models/stories260K.gguf';
 const skip = missingShared(MODEL);
+/** cpu by default; ROCFORGE_ENGINE_BACKEND=webgpu (or hip) runs the same checks on a GPU. */
+const BACKEND = (process.env.ROCFORGE_ENGINE_BACKEND ?? 'cpu') as BackendChoice;
 const WORDS = ['Once', 'upon', 'a', 'time', 'Lily', 'dog', 'park', 'ball', 'the', '.', 'said', 'happy'];
 
-describe.skipIf(skip)('continuous batching (stories260K, cpu)', () => {
+describe.skipIf(skip)(`continuous batching (stories260K, ${BACKEND})`, () => {
   let engine: InferenceEngine;
   beforeAll(async () => {
     // A small prefill chunk so longer prompts are split across steps while others decode.
-    engine = await InferenceEngine.create(sharedPath(MODEL), { backend: 'cpu', parallel: 16, contextLength: 64, prefillChunk: 8 });
+    engine = await InferenceEngine.create(sharedPath(MODEL), { backend: BACKEND, parallel: 16, contextLength: 64, prefillChunk: 8 });
   });
   afterAll(async () => {
     await engine?.dispose();

@@ -9,9 +9,12 @@ import { createBackend } from '../../src/backends/index.ts';
 import { ContextOverflowError, GgufError, InvalidRequestError, ModelNotFoundError, QueueFullError } from '../../src/errors.ts';
 import type { GenerateOptions, StreamChunk } from '../../src/engine/types.ts';
 import { missingShared, sharedPath } from '../helpers/shared.ts';
+import type { BackendChoice } from '../../src/engine/types.ts';
 
 const MODEL = 'models/stories260K.gguf';
 const skip = missingShared(MODEL);
+/** cpu by default; ROCFORGE_ENGINE_BACKEND=webgpu (or hip) runs the same checks on a GPU. */
+const BACKEND = (process.env.ROCFORGE_ENGINE_BACKEND ?? 'cpu') as BackendChoice;
 const LILY = ', there was a little girl named Lily. She loved to play outside in the park.';
 const greedy = { temperature: 0 } as const;
 
@@ -22,10 +25,10 @@ interface OracleCase {
   steps: Array<{ token: number; logprob: number; top: Array<[number, number]> }>;
 }
 
-describe.skipIf(skip)('InferenceEngine on stories260K (cpu)', () => {
+describe.skipIf(skip)(`InferenceEngine on stories260K (${BACKEND})`, () => {
   let engine: InferenceEngine;
   beforeAll(async () => {
-    engine = await InferenceEngine.create(sharedPath(MODEL), { backend: 'cpu', parallel: 4, contextLength: 256 });
+    engine = await InferenceEngine.create(sharedPath(MODEL), { backend: BACKEND, parallel: 4, contextLength: 256 });
   });
   afterAll(async () => {
     await engine?.dispose();
