@@ -127,7 +127,7 @@ function q3KDequantize(src: Uint8Array, n: number, out?: Float32Array): Float32A
     q3KScales(src, o + 96, sc);
     let yo = i * QK_K;
     let is = 0;
-    let m = 1;
+    let hbit = 0;
     for (let half = 0; half < 2; half++) {
       const q = o + 32 + half * 32;
       for (let shift = 0; shift < 8; shift += 2) {
@@ -135,11 +135,12 @@ function q3KDequantize(src: Uint8Array, n: number, out?: Float32Array): Float32A
           const dl = dAll * sc[is++]!;
           const qq = q + k * 16;
           const hh = o + k * 16;
+          // Branch-free: a clear high bit means "minus 4" (data-dependent branches mispredict).
           for (let l = 0; l < 16; l++) {
-            y[yo++] = dl * (((src[qq + l]! >> shift) & 3) - (src[hh + l]! & m ? 0 : 4));
+            y[yo++] = dl * (((src[qq + l]! >> shift) & 3) - ((((src[hh + l]! >> hbit) & 1) ^ 1) << 2));
           }
         }
-        m <<= 1;
+        hbit++;
       }
     }
   }
@@ -344,14 +345,14 @@ function q5KDequantize(src: Uint8Array, n: number, out?: Float32Array): Float32A
     let yo = i * QK_K;
     for (let g = 0; g < 4; g++) {
       const ql = o + 48 + g * 32;
-      const u1 = 1 << (2 * g);
-      const u2 = u1 << 1;
+      const b1 = 2 * g;
+      const b2 = b1 + 1;
       const d1 = d * sc[2 * g]!;
       const m1 = dmin * mn[2 * g]!;
       const d2 = d * sc[2 * g + 1]!;
       const m2 = dmin * mn[2 * g + 1]!;
-      for (let l = 0; l < 32; l++) y[yo + l] = d1 * ((src[ql + l]! & 15) + (src[qh + l]! & u1 ? 16 : 0)) - m1;
-      for (let l = 0; l < 32; l++) y[yo + 32 + l] = d2 * ((src[ql + l]! >> 4) + (src[qh + l]! & u2 ? 16 : 0)) - m2;
+      for (let l = 0; l < 32; l++) y[yo + l] = d1 * ((src[ql + l]! & 15) | (((src[qh + l]! >> b1) & 1) << 4)) - m1;
+      for (let l = 0; l < 32; l++) y[yo + 32 + l] = d2 * ((src[ql + l]! >> 4) | (((src[qh + l]! >> b2) & 1) << 4)) - m2;
       yo += 64;
     }
   }

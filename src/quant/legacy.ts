@@ -217,9 +217,10 @@ function q5_1Quantize(x: Float32Array): Uint8Array {
 function q8_0Dequantize(src: Uint8Array, n: number, out?: Float32Array): Float32Array {
   const nb = checkBlocks('Q8_0', 32, 34, src, n);
   const y = outFor(n, out);
+  const s8 = new Int8Array(src.buffer, src.byteOffset, nb * 34);
   for (let i = 0, o = 0, yo = 0; i < nb; i++, o += 34, yo += 32) {
     const d = readF16(src, o);
-    for (let j = 0; j < 32; j++) y[yo + j] = ((src[o + 2 + j]! << 24) >> 24) * d;
+    for (let j = 0; j < 32; j++) y[yo + j] = s8[o + 2 + j]! * d;
   }
   return y;
 }
