@@ -104,6 +104,13 @@ class Fields {
   }
 }
 
+/** A number in (0, max]: 0 would divide logits by zero. */
+function positive(f: Fields, key: string, max: number): number | undefined {
+  const v = f.number(key, 0, max);
+  if (v === 0) throw invalidRequest(`Invalid value for '${key}': it must be greater than 0 (1 disables it).`, key, 'invalid_value');
+  return v;
+}
+
 function parseStop(f: Fields): string[] | undefined {
   const v = f.raw('stop');
   if (v === undefined) return undefined;
@@ -166,7 +173,7 @@ function parseCommon(body: unknown, kind: 'chat' | 'completion'): { f: Fields; c
     topP: f.number('top_p', 0, 1),
     topK: f.integer('top_k', 0, Number.MAX_SAFE_INTEGER),
     minP: f.number('min_p', 0, 1),
-    repeatPenalty: f.number('repeat_penalty', 0, 10),
+    repeatPenalty: positive(f, 'repeat_penalty', 10),
     presencePenalty: f.number('presence_penalty', -2, 2),
     frequencyPenalty: f.number('frequency_penalty', -2, 2),
     seed: f.integer('seed', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
