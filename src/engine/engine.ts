@@ -41,13 +41,14 @@ export class InferenceEngine {
     readonly parallel: number,
     maxQueue: number,
     prefillChunk: number,
+    promptCache: boolean,
   ) {
     this.scheduler = new Scheduler(
       {
         vocabSize: model.hparams.vocabSize,
         forward: (batch) => model.forward(batch, cache),
       },
-      { nSlots: parallel, contextLength, maxQueue, prefillChunk },
+      { nSlots: parallel, contextLength, maxQueue, prefillChunk, promptCache },
     );
   }
 
@@ -90,6 +91,7 @@ export class InferenceEngine {
         parallel,
         opts.maxQueue ?? 64,
         opts.prefillChunk ?? 256,
+        opts.promptCache ?? true,
       );
     } catch (e) {
       if (cache && backend) backend.release(cache);

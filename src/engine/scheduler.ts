@@ -30,6 +30,8 @@ export interface SchedulerOptions {
   maxQueue: number;
   /** Prompt rows per step, over all prefilling sequences. */
   prefillChunk: number;
+  /** Reuse a free slot's cached prefix (default true). */
+  promptCache?: boolean;
 }
 
 export class Scheduler {
@@ -39,6 +41,7 @@ export class Scheduler {
   private loop: Promise<void> | undefined;
   private closed = false;
   private promptTokensTotal = 0;
+  private promptTokensCachedTotal = 0;
   private generatedTokensTotal = 0;
   private requestsTotal = 0;
   private stepsTotal = 0;
@@ -47,7 +50,7 @@ export class Scheduler {
     private readonly model: BatchModel,
     private readonly opts: SchedulerOptions,
   ) {
-    this.slots = new KvSlots(opts.nSlots);
+    this.slots = new KvSlots(opts.nSlots, opts.promptCache ?? true);
   }
 
   /** Queues a sequence (taking a free slot at once when there is one). */
@@ -56,8 +59,8 @@ export class Scheduler {
     if (seq.promptTokens.length + seq.maxTokens > this.opts.contextLength || seq.promptTokens.length === 0) {
       throw new RocforgeError(`sequence ${seq.id} does not fit the context (engine bug: the engine validates this)`);
     }
-    const slot = this.slots.acquire();
-    if (slot === undefined) {
+    const grant = this.slots.acquire(seq.promptTokens);
+    if (grant === undefined) {
       if (this.waiting.length >= this.opts.maxQueue) {
         throw new QueueFullError(
           `the request queue is full (${this.waiting.length} waiting, ${this.opts.nSlots} running): retry later, or raise maxQueue / parallel`,
@@ -65,19 +68,18 @@ export class Scheduler {
       }
       this.waiting.push(seq);
     } else {
-      seq.start(slot);
-      this.active.push(seq);
+      this.begin(seq, grant.slot, grant.cached);
     }
     this.requestsTotal++;
     this.kick();
   }
 
   /** Ends a queued or running sequence now; its slot is free on return. */
-  cancel(seq: Sequence, reason: unknown): void {
+  cancel(seq: Sequence, reason: unknown, kvValid = true): void {
     if (seq.state === 'finished') return;
     const w = this.waiting.indexOf(seq);
     if (w >= 0) this.waiting.splice(w, 1);
-    this.retire(seq);
+    this.retire(seq, kvValid);
     seq.fail(reason);
   }
 
@@ -95,6 +97,7 @@ export class Scheduler {
       generatedTokensTotal: this.generatedTokensTotal,
       requestsTotal: this.requestsTotal,
       stepsTotal: this.stepsTotal,
+      promptTokensCachedTotal: this.promptTokensCachedTotal,
     };
   }
 
@@ -181,7 +184,8 @@ export class Scheduler {
         logitRows: Int32Array.from(logitRows),
       });
     } catch (e) {
-      for (const [s] of advance) this.cancel(s, e);
+      // The cache contents of these slots are unknown now: do not offer them for reuse.
+      for (const [s] of advance) this.cancel(s, e, false);
       return;
     }
     this.stepsTotal++;
@@ -212,18 +216,24 @@ export class Scheduler {
     s.finishWith(reason);
   }
 
+  private begin(seq: Sequence, slot: number, cached: number): void {
+    seq.start(slot, cached);
+    this.promptTokensCachedTotal += cached;
+    this.active.push(seq);
+  }
+
   /** Drops a sequence from the running set and frees its slot, admitting the next waiting one. */
-  private retire(s: Sequence): void {
+  private retire(s: Sequence, kvValid = true): void {
     const i = this.active.indexOf(s);
     if (i >= 0) this.active.splice(i, 1);
     if (s.slot >= 0) {
-      this.slots.release(s.slot);
+      this.slots.release(s.slot, kvValid ? s.kvTokens() : []);
       s.slot = -1;
     }
     while (this.waiting.length > 0 && this.slots.free > 0 && !this.closed) {
       const next = this.waiting.shift()!;
-      next.start(this.slots.acquire()!);
-      this.active.push(next);
+      const grant = this.slots.acquire(next.promptTokens)!;
+      this.begin(next, grant.slot, grant.cached);
     }
   }
 }

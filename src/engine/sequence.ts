@@ -69,12 +69,21 @@ export class Sequence {
     return (this.tStart || performance.now()) - this.tQueued;
   }
 
-  /** Got a KV slot: prefill starts. */
-  start(slot: number): void {
+  /** Prompt tokens whose K/V were already in the slot (prefix reuse). */
+  cachedPromptTokens = 0;
+
+  /** Got a KV slot whose first `cached` positions already hold this prompt's prefix: prefill starts after them. */
+  start(slot: number, cached = 0): void {
     this.slot = slot;
     this.state = 'prefill';
-    this.nPast = 0;
+    this.nPast = cached;
+    this.cachedPromptTokens = cached;
     this.tStart = performance.now();
+  }
+
+  /** The tokens whose K/V this sequence has written to its slot (positions 0..nPast-1). */
+  kvTokens(): number[] {
+    return this.history.slice(0, this.nPast);
   }
 
   get promptRemaining(): number {
@@ -152,6 +161,7 @@ export class Sequence {
       },
     };
     if (this.logprobsN > 0) r.logprobs = this.logprobs;
+    if (this.cachedPromptTokens > 0) r.cachedPromptTokens = this.cachedPromptTokens;
     return r;
   }
 }

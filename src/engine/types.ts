@@ -16,6 +16,8 @@ export interface EngineOptions {
   maxQueue?: number;
   /** Prompt tokens per batching step (chunked prefill); smaller keeps running streams smoother. Default 256. */
   prefillChunk?: number;
+  /** Reuse a free slot's cached K/V for a prompt that starts with the same tokens. Default true. */
+  promptCache?: boolean;
 }
 
 export interface SamplingOptions {
@@ -71,6 +73,8 @@ export interface GenerateResult {
   promptTokens: number;
   timings: Timings;
   logprobs?: TokenLogprob[];
+  /** Prompt tokens whose K/V were reused from an earlier request in the same slot (not recomputed). */
+  cachedPromptTokens?: number;
 }
 
 export interface StreamChunk {
@@ -108,4 +112,6 @@ export interface EngineStats {
   requestsTotal: number;
   /** Forward batches run so far. */
   stepsTotal: number;
+  /** Prompt tokens not recomputed thanks to prefix reuse (not counted in promptTokensTotal). */
+  promptTokensCachedTotal: number;
 }

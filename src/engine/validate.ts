@@ -42,6 +42,7 @@ export function validateEngineOptions(o: EngineOptions): void {
   int('parallel', o.parallel, 1, 1024);
   int('maxQueue', o.maxQueue, 0);
   int('prefillChunk', o.prefillChunk, 1);
+  bool('promptCache', o.promptCache);
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function') bad('onProgress', o.onProgress, 'a function');
   const b = o.backend;
   if (b !== undefined && typeof b !== 'object' && !['cpu', 'webgpu', 'hip', 'auto'].includes(b as string)) {

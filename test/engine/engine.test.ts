@@ -194,12 +194,32 @@ describe.skipIf(skip)(`InferenceEngine on stories260K (${BACKEND})`, () => {
     expect(again.join('')).toBe(r.text);
   });
 
+  it('reuses the K/V of a shared prompt prefix (a chat growing turn by turn) without changing the output', async () => {
+    const h: Array<{ role: 'user' | 'assistant'; content: string }> = [{ role: 'user', content: 'Where is the red ball?' }];
+    const a1 = await engine.chat(h, { ...greedy, maxTokens: 20 });
+    h.push({ role: 'assistant', content: a1.text }, { role: 'user', content: 'And the dog?' });
+    const a2 = await engine.chat(h, { ...greedy, maxTokens: 20, logprobs: 3 });
+    // the whole first prompt and the reply tokens that went into the cache are reused
+    expect(a2.cachedPromptTokens).toBeGreaterThanOrEqual(a1.promptTokens);
+    const cold = await InferenceEngine.create(sharedPath(MODEL), { backend: BACKEND, contextLength: 256, promptCache: false });
+    try {
+      const ref = await cold.chat(h, { ...greedy, maxTokens: 20, logprobs: 3 });
+      expect(ref.cachedPromptTokens).toBeUndefined();
+      expect(a2.tokens).toEqual(ref.tokens);
+      a2.logprobs!.forEach((lp, i) => expect(lp.logprob).toBeCloseTo(ref.logprobs![i]!.logprob, 4));
+    } finally {
+      await cold.dispose();
+    }
+  });
+
   it('reports stats for /metrics', async () => {
     const before = engine.stats();
     const r = await engine.generate('One day, a big', { ...greedy, maxTokens: 5 });
     const after = engine.stats();
     expect(after.requestsTotal - before.requestsTotal).toBe(1);
-    expect(after.promptTokensTotal - before.promptTokensTotal).toBe(r.promptTokens);
+    // prompt tokens are either computed or reused from a slot's cache
+    expect(after.promptTokensTotal - before.promptTokensTotal + (r.cachedPromptTokens ?? 0)).toBe(r.promptTokens);
+    expect(after.promptTokensCachedTotal - before.promptTokensCachedTotal).toBe(r.cachedPromptTokens ?? 0);
     expect(after.generatedTokensTotal - before.generatedTokensTotal).toBe(5);
     expect(after).toMatchObject({ slotsTotal: 4, slotsBusy: 0, activeSequences: 0, queued: 0, kvCacheTotalTokens: 4 * 256, kvCacheUsedTokens: 0 });
     const s = engine.generateStreaming('One day, a big', { ...greedy, maxTokens: 50 });

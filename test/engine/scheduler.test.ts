@@ -107,7 +107,11 @@ describe('Scheduler', () => {
       fc.asyncProperty(
         fc.array(
           fc.record({
-            prompt: fc.array(fc.integer({ min: 1, max: V - 1 }), { minLength: 1, maxLength: 40 }),
+            // a few shared openings, so slots get reused for common prefixes
+            prompt: fc
+              .tuple(fc.constantFrom([], [3, 1, 4, 1, 5], [3, 1, 4, 1, 5, 9, 2, 6], [2, 7, 1, 8]), fc.array(fc.integer({ min: 1, max: V - 1 }), { maxLength: 30 }))
+              .map(([head, tail]) => [...head, ...tail])
+              .filter((p) => p.length > 0),
             max: fc.integer({ min: 1, max: 30 }),
             delay: fc.integer({ min: 0, max: 3 }),
           }),
@@ -132,6 +136,21 @@ describe('Scheduler', () => {
       ),
       { seed, numRuns: 15 },
     );
+  });
+
+  it('reuses a free slot holding the prompt prefix, computing only the rest', async () => {
+    const model = new ToyModel(2);
+    const sched = new Scheduler(model, { ...opts, nSlots: 2 });
+    const first = await start(sched, [4, 4, 2, 9, 9], 6).result();
+    const stepsBefore = model.batches.length;
+    const second = start(sched, [4, 4, 2, 9, 9, ...first.tokens.slice(0, 3), 7], 4);
+    const r2 = await second.result();
+    expect(r2.cachedPromptTokens).toBe(8);
+    // the first prefill row of the second request starts right after the reused prefix
+    expect(Array.from(model.batches[stepsBefore]!.positions)).toEqual([8]);
+    const fresh = new Scheduler(new ToyModel(1), { ...opts, nSlots: 1 });
+    expect(r2.tokens).toEqual((await start(fresh, [4, 4, 2, 9, 9, ...first.tokens.slice(0, 3), 7], 4).result()).tokens);
+    expect(sched.stats().promptTokensCachedTotal).toBe(8);
   });
 
   it('splits a long prompt into chunks while running sequences keep decoding every step', async () => {
