@@ -47,7 +47,9 @@ export async function buildServer(opts: ServerOptions): Promise<RocforgeServer> 
   app.addHook('onRequest', async (request, reply) => {
     // Counted when the response closes, so streamed (hijacked) replies count too.
     reply.raw.once('close', () => {
-      ctx.metrics.countRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.raw.statusCode);
+      // Closed before the response was complete: the client left (nginx's 499, client closed request).
+      const status = reply.raw.writableFinished ? reply.raw.statusCode : 499;
+      ctx.metrics.countRequest(request.method, request.routeOptions.url ?? 'unmatched', status);
     });
     if (opts.apiKey === undefined) return;
     const path = request.url.split('?')[0] ?? '';

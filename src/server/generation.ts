@@ -87,6 +87,11 @@ function abortOnDisconnect(reply: FastifyReply): AbortController {
   return controller;
 }
 
+/** The client went away before the answer: nobody to send it to. */
+function clientGone(reply: FastifyReply): FastifyReply {
+  return reply.hijack();
+}
+
 export async function respond(
   ctx: ServerContext,
   reply: FastifyReply,
@@ -107,8 +112,7 @@ export async function respond(
     try {
       result = await generation.whole(opts);
     } catch (e) {
-      // The client is gone: nobody to answer.
-      if (controller.signal.aborted && isAbort(e)) return reply.hijack();
+      if (controller.signal.aborted && isAbort(e)) return clientGone(reply);
       throw e;
     }
     ctx.metrics.generationDuration.observe((performance.now() - started) / 1000);
@@ -136,7 +140,7 @@ export async function respond(
     // admitted (context overflow, full queue) still get their own HTTP status.
     step = await iterator.next();
   } catch (e) {
-    if (controller.signal.aborted && isAbort(e)) return reply.hijack();
+    if (controller.signal.aborted && isAbort(e)) return clientGone(reply);
     throw e;
   }
 

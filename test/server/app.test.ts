@@ -321,8 +321,10 @@ describe('client disconnects', () => {
     await waitFor(() => engine.stats().slotsBusy === 0, 500, 'slotsBusy to return to 0');
     expect(await p1).toBeInstanceOf(Error);
     expect(await p2).toBeInstanceOf(Error);
-    // The server still serves.
+    // The server still serves, and counted the abandoned requests as 499 (client closed request).
     expect((await postJson(`${s.url}/v1/completions`, { prompt: 'z', max_tokens: 1 })).status).toBe(200);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    expect(metrics).toContain('rocforge_http_requests_total{method="POST",route="/v1/completions",status="499"} 2');
   });
 });
 
