@@ -18,6 +18,12 @@ const { GROUP_MAX_EPS, makeQ3Quants, makeQkx2Quants, makeQxQuants } = search;
 
 const QK_K = 256;
 
+// Per-block scale scratch for the decoders, shared (JS runs one call at a time): row-by-row
+// dequantization then allocates nothing but its output.
+const SC8 = new Int8Array(16);
+const SC = new Uint8Array(8);
+const MN = new Uint8Array(8);
+
 // ---------------------------------------------------------------- Q2_K
 
 function q2KDequantize(src: Uint8Array, n: number, out?: Float32Array): Float32Array {
@@ -120,7 +126,7 @@ function q3KScales(b: Uint8Array, so: number, out: Int8Array): void {
 function q3KDequantize(src: Uint8Array, n: number, out?: Float32Array): Float32Array {
   const nb = checkBlocks('Q3_K', QK_K, 110, src, n);
   const y = outFor(n, out);
-  const sc = new Int8Array(16);
+  const sc = SC8;
   for (let i = 0; i < nb; i++) {
     const o = i * 110;
     const dAll = readF16(src, o + 108);
@@ -292,8 +298,8 @@ function kScratch() {
 function q4KDequantize(src: Uint8Array, n: number, out?: Float32Array): Float32Array {
   const nb = checkBlocks('Q4_K', QK_K, 144, src, n);
   const y = outFor(n, out);
-  const sc = new Uint8Array(8);
-  const mn = new Uint8Array(8);
+  const sc = SC;
+  const mn = MN;
   for (let i = 0; i < nb; i++) {
     const o = i * 144;
     const d = readF16(src, o);
@@ -334,8 +340,8 @@ function q4KQuantize(x: Float32Array): Uint8Array {
 function q5KDequantize(src: Uint8Array, n: number, out?: Float32Array): Float32Array {
   const nb = checkBlocks('Q5_K', QK_K, 176, src, n);
   const y = outFor(n, out);
-  const sc = new Uint8Array(8);
-  const mn = new Uint8Array(8);
+  const sc = SC;
+  const mn = MN;
   for (let i = 0; i < nb; i++) {
     const o = i * 176;
     const d = readF16(src, o);
