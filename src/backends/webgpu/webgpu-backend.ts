@@ -30,7 +30,7 @@ import { composeShader, hasDequantShader } from './shader-composer.ts';
 import { SLOT_BYTES, UniformArena, type UniformSlot } from './uniform-arena.ts';
 
 export interface WebGpuBackendOptions {
-  /** Split weights (and refuse tensors) above this many bytes per binding; default and cap: the device's maxStorageBufferBindingSize. */
+  /** Split weights into buffers of at most this many bytes; default and cap: the device's maxStorageBufferBindingSize (tests force it small). */
   readonly maxBindingBytes?: number;
   /** Use subgroup reductions where the adapter has them (default true); false forces the workgroup-memory fallback. */
   readonly subgroups?: boolean;
@@ -58,6 +58,8 @@ export class WebGpuBackend implements Backend {
   readonly deviceDescription: string;
   /** Bytes per binding above which weights are split. */
   readonly maxBindingBytes: number;
+  /** The device's largest storage binding: the bound for tensors and KV-cache layers. */
+  readonly deviceBindingBytes: number;
   readonly subgroups: boolean;
 
   private readonly device: GPUDevice;
@@ -89,6 +91,7 @@ export class WebGpuBackend implements Backend {
     this.subgroups = opened.subgroups;
     this.deviceDescription = opened.description;
     const deviceMax = Math.min(opened.limits.maxStorageBufferBindingSize, opened.limits.maxBufferSize);
+    this.deviceBindingBytes = deviceMax & ~3;
     this.maxBindingBytes = Math.min(deviceMax, opts.maxBindingBytes ?? deviceMax) & ~3;
     if (this.maxBindingBytes < 1024) throw new RangeError(`maxBindingBytes must be at least 1024, got ${opts.maxBindingBytes}`);
     this.arena = new UniformArena(this.device);
@@ -162,9 +165,9 @@ export class WebGpuBackend implements Backend {
       throw new RangeError(`tensor shape must be positive integers, got ${rows}x${cols}`);
     }
     const size = rows * cols * 4;
-    if (size > this.maxBindingBytes) {
+    if (size > this.deviceBindingBytes) {
       throw new DeviceOutOfMemoryError(
-        `a ${rows}x${cols} f32 tensor (${formatBytes(size)}) is larger than the device's largest binding (${formatBytes(this.maxBindingBytes)}): process fewer rows at a time`,
+        `a ${rows}x${cols} f32 tensor (${formatBytes(size)}) is larger than the device's largest binding (${formatBytes(this.deviceBindingBytes)}): process fewer rows at a time`,
       );
     }
     this.checkBudget(size, `a ${rows}x${cols} tensor`);
@@ -190,10 +193,10 @@ export class WebGpuBackend implements Backend {
     }
     if (spec.kvDim % 2 !== 0) throw new RangeError(`KV cache kvDim must be even (f16 pairs), got ${spec.kvDim}`);
     const perLayer = spec.nSlots * spec.contextLength * spec.kvDim * 2;
-    if (perLayer > this.maxBindingBytes) {
+    if (perLayer > this.deviceBindingBytes) {
       throw new DeviceOutOfMemoryError(
         `one layer of the KV cache (${spec.nSlots} slots x ${spec.contextLength} positions x ${spec.kvDim} f16 = ${formatBytes(perLayer)}) ` +
-          `is larger than the device's largest binding (${formatBytes(this.maxBindingBytes)}): use a shorter context or fewer slots`,
+          `is larger than the device's largest binding (${formatBytes(this.deviceBindingBytes)}): use a shorter context or fewer slots`,
       );
     }
     this.checkBudget(perLayer * 2 * spec.nLayers, `a KV cache of ${formatBytes(perLayer * 2 * spec.nLayers)}`);
