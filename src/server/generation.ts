@@ -13,6 +13,8 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** OpenAI's report of prompt tokens served from cache (here: a slot's reused K/V prefix). */
+  prompt_tokens_details?: { cached_tokens: number };
 }
 
 /** One generated token's log-prob with its text, in the form both response shapes are built from. */
@@ -68,8 +70,13 @@ async function viewLogprob(engine: ServingEngine, lp: TokenLogprob, top: number)
   return { token, logprob: lp.logprob, bytes: [...encoder.encode(token)], top: alternatives };
 }
 
-function usageOf(promptTokens: number, completionTokens: number): Usage {
-  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+function usageOf(promptTokens: number, completionTokens: number, cachedTokens?: number): Usage {
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    ...(cachedTokens !== undefined ? { prompt_tokens_details: { cached_tokens: cachedTokens } } : {}),
+  };
 }
 
 function isGenerateResult(v: unknown): v is GenerateResult {
@@ -126,7 +133,7 @@ export async function respond(
       created,
       model,
       choices: [shape.choice(result.text, result.finishReason, logprobs)],
-      usage: usageOf(result.promptTokens, result.tokensGenerated),
+      usage: usageOf(result.promptTokens, result.tokensGenerated, result.cachedPromptTokens),
     };
   }
 
@@ -182,7 +189,7 @@ export async function respond(
     const result = stream.result ? await stream.result() : isGenerateResult(step.value) ? step.value : undefined;
     const finishReason: FinishReason = result?.finishReason ?? (req.options.maxTokens !== undefined && generated >= req.options.maxTokens ? 'length' : 'stop');
     await sse.send(chunk(shape.finalChoice(finishReason)));
-    if (req.includeUsage) await sse.send(chunk(undefined, usageOf(result?.promptTokens ?? 0, result?.tokensGenerated ?? generated)));
+    if (req.includeUsage) await sse.send(chunk(undefined, usageOf(result?.promptTokens ?? 0, result?.tokensGenerated ?? generated, result?.cachedPromptTokens)));
     await sse.done();
     finished = true;
     ctx.metrics.generationDuration.observe((performance.now() - started) / 1000);

@@ -99,6 +99,9 @@ export class ServerMetrics {
       metric('rocforge_requests_total', 'counter', 'Generation requests the engine accepted.', [['', stats.requestsTotal]]);
       metric('rocforge_prompt_tokens_total', 'counter', 'Prompt tokens processed.', [['', stats.promptTokensTotal]]);
       metric('rocforge_generated_tokens_total', 'counter', 'Tokens generated.', [['', stats.generatedTokensTotal]]);
+      if (stats.promptTokensCachedTotal !== undefined) {
+        metric('rocforge_prompt_tokens_cached_total', 'counter', 'Prompt tokens reused from a KV-cache slot (prefix cache) instead of recomputed.', [['', stats.promptTokensCachedTotal]]);
+      }
       if (stats.stepsTotal !== undefined) metric('rocforge_forward_steps_total', 'counter', 'Forward batches run (continuous batching steps).', [['', stats.stepsTotal]]);
       metric('rocforge_tokens_per_second', 'gauge', 'Generated tokens per second over the last 10 s.', [['', round(this.tokensPerSecond.rate())]]);
       metric('rocforge_prompt_tokens_per_second', 'gauge', 'Prompt tokens processed per second over the last 10 s.', [['', round(this.promptTokensPerSecond.rate())]]);

@@ -15,6 +15,8 @@ export interface ServingStats {
   requestsTotal: number;
   /** Forward batches run so far (optional: engines that batch report it). */
   stepsTotal?: number;
+  /** Prompt tokens served from a slot's cached K/V instead of being recomputed (optional). */
+  promptTokensCachedTotal?: number;
 }
 
 /**
