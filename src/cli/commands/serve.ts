@@ -99,7 +99,18 @@ export async function run(argv: string[]): Promise<number> {
     logger: values.verbose ? { level: 'info' } : { level: 'warn' },
   });
   reportProgress = (f) => ctx.setProgress(f);
-  const address = await app.listen({ host: values.host, port });
+  let address: string;
+  try {
+    address = await app.listen({ host: values.host, port });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // Do not leave the model loading (and holding the device) behind a server that never started.
+    await enginePromise.then((engine) => engine.dispose(), () => undefined);
+    if (code === 'EADDRINUSE') throw new InvalidRequestError(`port ${port} on ${values.host} is already in use: pick another with --port (0 picks a free one)`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new InvalidRequestError(`cannot bind ${values.host}: it is not an address of this machine; use --host 127.0.0.1 or 0.0.0.0`);
+    if (code === 'EACCES') throw new InvalidRequestError(`no permission to bind port ${port} on ${values.host}: use a port above 1023`);
+    throw e;
+  }
   console.log(`rocforge serve: listening on ${address} (model ${source.path} from ${source.from}; /health answers 503 until it is loaded)`);
   if (apiKey) console.log('rocforge serve: API key required (Authorization: Bearer ...)');
 
