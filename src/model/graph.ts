@@ -2,7 +2,8 @@
 // backend ops (no arithmetic here). Per layer, for a batch of rows:
 //   h = x + Wo · attention(rope(Wq·norm(x) + bq), rope(Wk·norm(x) + bk), Wv·norm(x) + bv)
 //   x = h + Wdown · (silu(Wgate·norm(h)) * Wup·norm(h))
-// then logits = Wout · norm(x) for the rows whose logits are wanted.
+// then logits = Wout · norm(x) for the rows whose logits are wanted (the last layer's feed-forward
+// runs on those rows only).
 import type { Backend, IndexTensor, KvCache, Tensor } from '../backends/backend.ts';
 import type { Architecture } from './arch/index.ts';
 import type { HParams } from './hparams.ts';
@@ -55,11 +56,16 @@ export class BatchScratch {
   }
 }
 
-/** The output head's tensors for `rows` rows of logits. */
+/** The tensors of the rows whose logits are wanted: the last layer's feed-forward and the output head. */
 export class LogitScratch {
   readonly pick: IndexTensor;
+  /** The residual stream of the picked rows. */
   readonly picked: Tensor;
   readonly norm: Tensor;
+  readonly gate: Tensor;
+  readonly up: Tensor;
+  readonly act: Tensor;
+  readonly delta: Tensor;
   readonly logits: Tensor;
 
   constructor(
@@ -70,12 +76,26 @@ export class LogitScratch {
     this.pick = backend.createIndex(rows);
     this.picked = backend.createTensor(rows, hp.dim);
     this.norm = backend.createTensor(rows, hp.dim);
+    this.gate = backend.createTensor(rows, hp.ffnDim);
+    this.up = backend.createTensor(rows, hp.ffnDim);
+    this.act = backend.createTensor(rows, hp.ffnDim);
+    this.delta = backend.createTensor(rows, hp.dim);
     this.logits = backend.createTensor(rows, hp.vocabSize);
   }
 
   release(): void {
-    for (const r of [this.pick, this.picked, this.norm, this.logits]) this.backend.release(r);
+    for (const r of [this.pick, this.picked, this.norm, this.gate, this.up, this.act, this.delta, this.logits]) this.backend.release(r);
   }
+}
+
+/** Activations of one feed-forward block: its input rows and scratch of the same row count. */
+interface FeedForwardScratch {
+  readonly x: Tensor;
+  readonly norm: Tensor;
+  readonly gate: Tensor;
+  readonly up: Tensor;
+  readonly act: Tensor;
+  readonly delta: Tensor;
 }
 
 export interface GraphContext {
@@ -91,13 +111,17 @@ export interface GraphContext {
  */
 export function enqueueForward(g: GraphContext, cache: KvCache, s: BatchScratch, out: LogitScratch): void {
   const { backend, hp, weights } = g;
+  const last = weights.layers.length - 1;
   backend.getRows(weights.tokenEmbd, s.tokens, s.x);
   weights.layers.forEach((w, layer) => {
     attentionBlock(g, w, layer, cache, s);
-    feedForwardBlock(g, w, s);
+    if (layer < last) feedForwardBlock(g, w, s);
   });
-  // Only the wanted rows go through the output head (llama.cpp drops the others the same way).
+  // Every row's keys and values are stored by now, so only the wanted rows go on through the last
+  // feed-forward and the output head, as llama.cpp does (inp_out_ids). Besides saving work, this keeps
+  // its kernel choice: a single row goes through ggml's vec_dot, not tinyBLAS (see ggml-simd.ts).
   backend.gatherRows(s.x, out.pick, out.picked);
+  feedForwardBlock(g, weights.layers[last]!, { ...out, x: out.picked });
   backend.rmsNorm(out.picked, weights.outputNorm, hp.eps, out.norm);
   backend.matmul(weights.output, out.norm, out.logits);
 }
@@ -125,14 +149,14 @@ function attentionBlock(g: GraphContext, w: LayerWeights, layer: number, cache: 
     layer,
     s.slots,
     s.positions,
-    { nHeads: hp.nHeads, nKvHeads: hp.nKvHeads, headDim: hp.headDim, scale: 1 / Math.sqrt(hp.headDim) },
+    { nHeads: hp.nHeads, nKvHeads: hp.nKvHeads, headDim: hp.headDim, scale: kqScale(hp.headDim) },
     s.attn,
   );
   backend.matmul(w.wo, s.attn, s.delta, w.bo);
   backend.add(s.x, s.delta, s.x);
 }
 
-function feedForwardBlock(g: GraphContext, w: LayerWeights, s: BatchScratch): void {
+function feedForwardBlock(g: GraphContext, w: LayerWeights, s: FeedForwardScratch): void {
   const { backend, hp } = g;
   backend.rmsNorm(s.x, w.ffnNorm, hp.eps, s.norm);
   backend.matmul(w.ffnGate, s.norm, s.gate);
@@ -140,4 +164,9 @@ function feedForwardBlock(g: GraphContext, w: LayerWeights, s: BatchScratch): vo
   backend.swiglu(s.gate, s.up, s.act);
   backend.matmul(w.ffnDown, s.act, s.delta);
   backend.add(s.x, s.delta, s.x);
+}
+
+/** llama.cpp's 1.0f/sqrtf(float(n_embd_head)), rounded as in float32. */
+function kqScale(headDim: number): number {
+  return Math.fround(1 / Math.fround(Math.sqrt(headDim)));
 }

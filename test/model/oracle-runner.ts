@@ -1,4 +1,4 @@
-// Runs a model on the oracle's prompts (all cases at once, one KV slot each) and compares greedy
+// Runs a model on the oracle's prompts (one case after another, one KV slot each) and compares greedy
 // tokens and top-8 log-probabilities with llama.cpp's, step by step.
 import { readFileSync } from 'node:fs';
 import type { Backend } from '../../src/backends/backend.ts';
@@ -34,6 +34,8 @@ export interface CaseResult {
   /** Steps compared (matched, plus the step where comparison stopped if it did). */
   compared: number;
   maxDelta: number;
+  /** Largest |Δ log-prob| of each compared step (0 where the oracle skipped the step). */
+  stepDeltas: number[];
   /** Steps whose top-8 log-probs were compared (llama-server skips some, see alignSteps). */
   logprobSteps: number;
   /** Set when we picked another token at a near tie: comparison stopped there. */
@@ -136,48 +138,40 @@ export async function runOracle(modelPath: string, oracle: Oracle, backend: Back
   const steps = Math.max(...cases.map((c) => c.tokens.length));
   const maxPrompt = Math.max(...cases.map((c) => c.prompt_tokens.length));
   const cache = model.createKvCache(cases.length, maxPrompt + steps);
-  const results: CaseResult[] = cases.map((c) => ({ prompt: c.prompt, tokens: [], matched: 0, compared: 0, maxDelta: 0, logprobSteps: 0 }));
-  const next = new Int32Array(cases.length);
-  const pos = cases.map((c) => c.prompt_tokens.length);
-
-  // Prefill: every prompt in one batch, one slot per case; then one row per still-compared case per step.
-  let active = cases.map((_, i) => i);
-  let batch = {
-    tokens: Int32Array.from(cases.flatMap((c) => c.prompt_tokens)),
-    slots: Int32Array.from(cases.flatMap((c, i) => c.prompt_tokens.map(() => i))),
-    positions: Int32Array.from(cases.flatMap((c) => c.prompt_tokens.map((_, p) => p))),
-    logitRows: Int32Array.from(cases.map((_, i) => cases.slice(0, i + 1).reduce((s, c) => s + c.prompt_tokens.length, 0) - 1)),
-  };
-  for (let step = 0; step < steps && active.length > 0; step++) {
-    const logits = await model.forward(batch, cache);
-    const stillActive: number[] = [];
-    active.forEach((ci, row) => {
-      const r = results[ci]!;
-      const c = cases[ci]!;
+  const results: CaseResult[] = cases.map((c) => ({ prompt: c.prompt, tokens: [], matched: 0, compared: 0, maxDelta: 0, stepDeltas: [], logprobSteps: 0 }));
+  // One request at a time, as llama-server ran them: the prompt as one batch, then one row per step.
+  // llama.cpp picks its matmul kernels by batch size (see src/backends/cpu/ggml-simd.ts), so batching
+  // several sequences together would not compute the same float32 values.
+  for (const [ci, c] of cases.entries()) {
+    const r = results[ci]!;
+    let tokens = c.prompt_tokens;
+    let pos = 0;
+    for (let step = 0; step < c.tokens.length; step++) {
+      const n = tokens.length;
+      const logits = await model.forward(
+        { tokens: Int32Array.from(tokens), slots: new Int32Array(n).fill(ci), positions: Int32Array.from(tokens, (_, i) => pos + i), logitRows: Int32Array.of(n - 1) },
+        cache,
+      );
+      pos += n;
       const o = aligned[ci]![step];
-      const { lse, argmax } = logSoftmax(logits, row * vocab, vocab);
-      for (const [id, lp] of o?.top ?? []) r.maxDelta = Math.max(r.maxDelta, Math.abs(logits[row * vocab + id]! - lse - lp));
+      const { lse, argmax } = logSoftmax(logits, 0, vocab);
+      let stepDelta = 0;
+      for (const [id, lp] of o?.top ?? []) stepDelta = Math.max(stepDelta, Math.abs(logits[id]! - lse - lp));
+      r.stepDeltas.push(stepDelta);
+      r.maxDelta = Math.max(r.maxDelta, stepDelta);
       if (o) r.logprobSteps++;
       r.tokens.push(argmax);
       r.compared++;
-      if (argmax === c.tokens[step]) {
-        r.matched++;
-        next[ci] = argmax;
-        if (step + 1 < c.tokens.length) stillActive.push(ci);
-        return;
+      if (argmax !== c.tokens[step]) {
+        // Without the oracle's step (a skipped one) there is no gap to excuse a different token.
+        const gap = o ? o.top[0]![1] - o.top[1]![1] : Infinity;
+        if (gap < NEAR_TIE) r.nearTieAt = step;
+        else r.mismatchAt = { step, ours: argmax, oracle: c.tokens[step]!, gap };
+        break;
       }
-      // Without the oracle's step (a skipped one) there is no gap to excuse a different token.
-      const gap = o ? o.top[0]![1] - o.top[1]![1] : Infinity;
-      if (gap < NEAR_TIE) r.nearTieAt = step;
-      else r.mismatchAt = { step, ours: argmax, oracle: c.tokens[step]!, gap };
-    });
-    active = stillActive;
-    batch = {
-      tokens: Int32Array.from(active, (ci) => next[ci]!),
-      slots: Int32Array.from(active),
-      positions: Int32Array.from(active, (ci) => pos[ci]!++),
-      logitRows: Int32Array.from(active, (_, i) => i),
-    };
+      r.matched++;
+      tokens = [argmax];
+    }
   }
   backend.release(cache);
   model.dispose();

@@ -2,17 +2,23 @@
 // Row r (slot s, position p) attends to positions 0..p of slot s, so rows of different sequences can
 // share a batch and a prompt processed as one batch stays causal without a mask tensor.
 // With nHeads / nKvHeads = g, query heads h*g .. h*g+g-1 share KV head h (as ggml broadcasts).
+//
+// The arithmetic is llama.cpp's (without flash attention, the llama-server default of its era):
+//   scores = K·q as an f16 matmul (q rounded to f16), then soft_max_ext in float32: scores * scale,
+//   ggml_v_expf(s - max) summed per 8 lanes into a double, times (float)(1/sum); then
+//   out = V·probs as an f16 matmul (probs rounded to f16).
+// The matmuls run tinyBLAS for batches of two rows or more and ggml_vec_dot_f16 for one row, and the
+// KV view is padded to 32 cells (masked cells weigh exactly 0); see ggml-simd.ts for why this matters.
 import type { AttentionParams } from '../backend.ts';
 import { F16_TABLE, f16ToF32, f32ToF16 } from '../../quant/float.ts';
-
-/**
- * llama.cpp (without flash attention, its default) computes K·q and probs·V as matmuls against the
- * f16 cache, so q and the softmax probabilities are rounded to f16 first (see vec-dot-type.ts). We do
- * the same: it brings our logits several times closer to llama.cpp's.
- */
-const toHalf = (x: number): number => f16ToF32(f32ToF16(x));
+import { VW, dotTiny, dotVecF16, hsum, vExpf } from './ggml-simd.ts';
 import { checkLayer, checkPosition, checkSlot } from './store-kv.ts';
 import { expectShape, type CpuIndex, type CpuKvCache, type CpuTensor } from './resources.ts';
+
+const fr = Math.fround;
+const toHalf = (x: number): number => f16ToF32(f32ToF16(x));
+/** llama.cpp pads the KV cells an attention sees to a multiple of 32 (without flash attention). */
+const KV_PAD = 32;
 
 export function attention(
   q: CpuTensor,
@@ -24,7 +30,7 @@ export function attention(
   out: CpuTensor,
 ): void {
   checkLayer(cache, layer);
-  const { nHeads, nKvHeads, headDim, scale } = p;
+  const { nHeads, nKvHeads, headDim } = p;
   if (nHeads % nKvHeads !== 0) throw new RangeError(`attention: ${nHeads} query heads cannot be grouped over ${nKvHeads} KV heads`);
   if (nKvHeads * headDim !== cache.kvDim) throw new RangeError(`attention: ${nKvHeads} KV heads of ${headDim} do not match the cache's kvDim ${cache.kvDim}`);
   const rows = q.rows;
@@ -33,16 +39,25 @@ export function attention(
   if (slots.length !== rows || positions.length !== rows) {
     throw new RangeError(`attention: ${rows} rows need ${rows} slots and positions, got ${slots.length} and ${positions.length}`);
   }
+  const scale = fr(p.scale);
+  // tinyBLAS serves batches of 2+ rows when k (headDim for scores, the padded cell count for V) is a multiple of 8.
+  const batched = rows >= 2;
+  const scoreDot = batched && headDim % VW === 0 && !X.includes('kqvec') ? dotTiny : dotVecF16;
+  const valueDot = batched && !X.includes('kvvec') ? dotTiny : dotVecF16;
   const group = nHeads / nKvHeads;
   const kc = cache.k[layer]!;
   const vc = cache.v[layer]!;
   const half = F16_TABLE;
-  const scores = new Float64Array(cache.contextLength);
-  const acc = new Float64Array(headDim);
+  const nPad = Math.ceil(cache.contextLength / KV_PAD) * KV_PAD;
+  const scores = new Float64Array(nPad);
+  const probs = new Float64Array(nPad);
+  const vcol = new Float64Array(nPad);
+  const kh = new Float64Array(headDim);
   const qh = new Float64Array(headDim);
   for (let r = 0; r < rows; r++) {
     const slot = checkSlot(cache, slots.data[r]!);
     const last = checkPosition(cache, positions.data[r]!);
+    const nKv = Math.ceil((last + 1) / KV_PAD) * KV_PAD;
     for (let h = 0; h < nHeads; h++) {
       const qOff = r * q.cols + h * headDim;
       const kvOff = Math.floor(h / group) * headDim;
@@ -50,24 +65,27 @@ export function attention(
       let max = -Infinity;
       for (let t = 0; t <= last; t++) {
         const kOff = cache.offset(slot, t) + kvOff;
-        let s = 0;
-        for (let i = 0; i < headDim; i++) s += qh[i]! * half[kc[kOff + i]!]!;
-        s *= scale;
+        for (let i = 0; i < headDim; i++) kh[i] = half[kc[kOff + i]!]!;
+        const s = fr(scoreDot(kh, 0, qh, 0, headDim) * scale);
         scores[t] = s;
         if (s > max) max = s;
       }
+      // ggml_vec_soft_max_f32: exp by ggml_v_expf, each block of 8 cells hsum'd in float, blocks added in double.
       let sum = 0;
-      for (let t = 0; t <= last; t++) {
-        scores[t] = Math.exp(scores[t]! - max);
-        sum += scores[t]!;
+      for (let b = 0; b <= last; b += VW) {
+        for (let t = b; t < b + VW; t++) probs[t] = t <= last ? vExpf(fr(scores[t]! - max)) : 0;
+        sum += hsum(probs, b);
       }
-      acc.fill(0);
-      for (let t = 0; t <= last; t++) {
-        const w = toHalf(scores[t]! / sum);
-        const vOff = cache.offset(slot, t) + kvOff;
-        for (let i = 0; i < headDim; i++) acc[i] += w * half[vc[vOff + i]!]!;
+      const inv = fr(1 / sum);
+      for (let t = 0; t <= last; t++) probs[t] = toHalf(fr(probs[t]! * inv));
+      for (let t = last + 1; t < nKv; t++) probs[t] = 0;
+      for (let i = 0; i < headDim; i++) {
+        for (let t = 0; t <= last; t++) vcol[t] = half[vc[cache.offset(slot, t) + kvOff + i]!]!;
+        for (let t = last + 1; t < nKv; t++) vcol[t] = 0;
+        out.data[r * out.cols + h * headDim + i] = valueDot(vcol, 0, probs, 0, nKv);
       }
-      out.data.set(acc, r * out.cols + h * headDim);
     }
   }
 }
+
+const X = process.env.X ?? '';

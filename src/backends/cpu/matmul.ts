@@ -1,9 +1,34 @@
 // matmul: out[r][o] = sum_i w[o][i] * x[r][i] (+ bias[o]), with w in its GGUF type.
 // The weight is dequantized one row at a time into a scratch row and dotted with every activation
 // row, so a batch of rows costs one dequantization of the matrix, and the f32 matrix never exists.
-// Activations are first rounded as llama.cpp's CPU backend rounds them (see vec-dot-type.ts).
+// Activations are first rounded as llama.cpp's CPU backend rounds them (see vec-dot-type.ts); float
+// weights are then dotted with ggml's own float32 kernels (see ggml-simd.ts), since a one-ulp
+// difference here flips later f16 roundings.
+import { GgmlType } from '../../gguf/types.ts';
+import { VW, dotTiny, dotVecBf16, dotVecF16, dotVecF32 } from './ggml-simd.ts';
 import { roundForVecDot } from './vec-dot-type.ts';
 import { expectShape, type CpuTensor, type CpuWeight } from './resources.ts';
+
+type Dot = (a: ArrayLike<number>, aOff: number, b: ArrayLike<number>, bOff: number, n: number) => number;
+
+/**
+ * The kernel llama.cpp uses for this weight type and batch: tinyBLAS for batches of two rows or more
+ * when k is a multiple of 8, else ggml's vec_dot; undefined for quantized weights (dotted in double).
+ */
+function floatKernel(type: GgmlType, rows: number, k: number): Dot | undefined {
+  const tiny = rows >= 2 && k % VW === 0 && !(process.env.X ?? '').includes('mmvec');
+  switch (type) {
+    case GgmlType.F32:
+      return tiny ? dotTiny : dotVecF32;
+    case GgmlType.F16:
+      return tiny ? dotTiny : dotVecF16;
+    case GgmlType.BF16:
+      return tiny && BF16_TINY ? dotTiny : dotVecBf16;
+    default:
+      return undefined;
+  }
+}
+const BF16_TINY = process.env.BF16_TINY === '1';
 
 export function matmul(w: CpuWeight, x: CpuTensor, out: CpuTensor, bias?: CpuWeight): void {
   const n = w.cols;
@@ -15,15 +40,19 @@ export function matmul(w: CpuWeight, x: CpuTensor, out: CpuTensor, bias?: CpuWei
   const o = out.data;
   const nOut = w.rows;
   const scratch = new Float32Array(n);
+  const kernel = floatKernel(w.type, x.rows, n) ?? dot;
   for (let j = 0; j < nOut; j++) {
     const row = w.row(j, scratch);
-    const bj = b ? b[j]! : 0;
-    for (let r = 0; r < x.rows; r++) o[r * nOut + j] = dot(row, xs, r * n, n) + bj;
+    for (let r = 0; r < x.rows; r++) {
+      const v = kernel(row, 0, xs, r * n, n);
+      // ggml adds the bias as a separate f32 op.
+      o[r * nOut + j] = b ? Math.fround(v) + b[j]! : v;
+    }
   }
 }
 
 /** sum_i a[i] * b[bOff + i], accumulated in double; unrolled by four, which V8 runs ~2x faster. */
-function dot(a: Float32Array, b: Float32Array, bOff: number, n: number): number {
+function dot(a: ArrayLike<number>, _aOff: number, b: ArrayLike<number>, bOff: number, n: number): number {
   let s0 = 0;
   let s1 = 0;
   let s2 = 0;

@@ -1,14 +1,14 @@
-// swiglu: out = silu(gate) * up, the gated feed-forward activation.
+// swiglu: out = silu(gate) * up, the gated feed-forward activation, as ggml's silu (vectorized
+// exp, see ggml-simd.ts) followed by mul.
+import { siluRow } from './ggml-simd.ts';
 import { expectShape, type CpuTensor } from './resources.ts';
 
 export function swiglu(gate: CpuTensor, up: CpuTensor, out: CpuTensor): void {
   expectShape('swiglu up', up, gate.rows, gate.cols);
   expectShape('swiglu output', out, gate.rows, gate.cols);
-  const g = gate.data;
+  const n = gate.cols;
+  for (let r = 0; r < gate.rows; r++) siluRow(gate.data, r * n, n, out.data);
   const u = up.data;
   const o = out.data;
-  for (let i = 0; i < g.length; i++) {
-    const x = g[i]!;
-    o[i] = (x / (1 + Math.exp(-x))) * u[i]!;
-  }
+  for (let i = 0; i < o.length; i++) o[i] = o[i]! * u[i]!;
 }
