@@ -77,19 +77,15 @@ export async function run(argv: string[]): Promise<number> {
     throw new ModelNotFoundError(`cannot read model file ${source.path} (${(e as Error).message}): pass -m with the path of a .gguf file`);
   }
 
-  const bar = new ProgressBar(`loading ${basename(source.path)}`);
-  let reportProgress: ((fraction: number) => void) | undefined;
-  const enginePromise = InferenceEngine.create(source.path, {
-    backend,
-    parallel,
-    contextLength,
-    maxQueue,
-    onProgress: (l, t) => {
-      bar.update(l, t);
-      reportProgress?.(t > 0 ? l / t : 0);
-    },
+  // The server listens first (so /health can say "loading" and a taken port fails fast), then the
+  // model loads behind it.
+  let resolveEngine!: (e: InferenceEngine) => void;
+  let rejectEngine!: (e: unknown) => void;
+  const enginePromise = new Promise<InferenceEngine>((res, rej) => {
+    resolveEngine = res;
+    rejectEngine = rej;
   });
-  // The server answers /health with this promise pending; a rejection is handled below.
+  // Failures are reported below; the server only needs to know it failed.
   enginePromise.catch(() => undefined);
   const meta: Record<string, string | number | boolean> = { path: source.path, demo: source.demo, parallel };
   const { app, ctx } = await buildServer({
@@ -98,14 +94,11 @@ export async function run(argv: string[]): Promise<number> {
     apiKey,
     logger: values.verbose ? { level: 'info' } : { level: 'warn' },
   });
-  reportProgress = (f) => ctx.setProgress(f);
   let address: string;
   try {
     address = await app.listen({ host: values.host, port });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    // Do not leave the model loading (and holding the device) behind a server that never started.
-    await enginePromise.then((engine) => engine.dispose(), () => undefined);
     if (code === 'EADDRINUSE') throw new InvalidRequestError(`port ${port} on ${values.host} is already in use: pick another with --port (0 picks a free one)`);
     if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') throw new InvalidRequestError(`cannot bind ${values.host}: it is not an address of this machine; use --host 127.0.0.1 or 0.0.0.0`);
     if (code === 'EACCES') throw new InvalidRequestError(`no permission to bind port ${port} on ${values.host}: use a port above 1023`);
@@ -113,6 +106,18 @@ export async function run(argv: string[]): Promise<number> {
   }
   console.log(`rocforge serve: listening on ${address} (model ${source.path} from ${source.from}; /health answers 503 until it is loaded)`);
   if (apiKey) console.log('rocforge serve: API key required (Authorization: Bearer ...)');
+
+  const bar = new ProgressBar(`loading ${basename(source.path)}`);
+  InferenceEngine.create(source.path, {
+    backend,
+    parallel,
+    contextLength,
+    maxQueue,
+    onProgress: (l, t) => {
+      bar.update(l, t);
+      ctx.setProgress(t > 0 ? l / t : 0);
+    },
+  }).then(resolveEngine, rejectEngine);
 
   let engine: InferenceEngine;
   try {
