@@ -1,6 +1,7 @@
 // `rocforge serve` as a user runs it: no -m on a fresh machine serves the demo model, says so, and
 // shuts down cleanly on SIGINT; a second start reuses the cached model.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -81,5 +82,22 @@ describe('rocforge serve without -m', () => {
       second.child.kill('SIGTERM');
     }
     expect(await second.exit).toBe(0);
+  });
+});
+
+describe('rocforge serve on a taken port', () => {
+  it('exits 1 at once with a message saying so, before loading the model', async () => {
+    const holder = createServer();
+    await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const r = spawnSync(process.execPath, [join(ROOT, 'src/cli/rocforge.mjs'), 'serve', '-m', join(ROOT, 'package.json'), '--port', String(port)], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+      // package.json is not a model: reaching the port check first proves the order.
+      expect(r.stderr).not.toContain('GGUF');
+    } finally {
+      holder.close();
+    }
   });
 });
