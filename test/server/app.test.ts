@@ -298,7 +298,8 @@ describe('client disconnects', () => {
     const generatedBefore = engine.stats().generatedTokensTotal;
     ac.abort();
     const ms = await waitFor(() => engine.stats().slotsBusy === 0, 500, 'slotsBusy to return to 0');
-    expect(ms).toBeLessThan(100);
+    // "At once": well before the next few tokens of the 200 it was asked for (10 ms each) would have run.
+    expect(ms).toBeLessThan(250);
     expect(engine.seenOptions[0]!.signal!.aborted).toBe(true);
     // The sequence stopped: it did not run on to its 200 tokens.
     await new Promise((r) => setTimeout(r, 50));
