@@ -44,3 +44,5 @@ export const KERNELS = {
 export const MATVEC_MAX_ROWS = 8;
 /** Tile edge of the matrix-matrix kernel. */
 export const MATMUL_TILE = 64;
+/** Weight rows per matvec workgroup (matvec.wgsl's NR). */
+export const MATVEC_ROWS_PER_GROUP = 4;

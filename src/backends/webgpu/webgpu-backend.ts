@@ -10,7 +10,7 @@ import { GgmlType, TYPE_LAYOUT, typeName } from '../../gguf/types.ts';
 import { dequantizeTensor, UnsupportedTensorTypeError } from '../../quant/registry.ts';
 import type { AttentionParams, Backend, DeviceResource, IndexTensor, KvCache, KvCacheSpec, RopeParams, Tensor, Weight } from '../backend.ts';
 import { formatBytes, type OpenedDevice } from './device.ts';
-import { KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, type KernelSpec } from './kernels.ts';
+import { KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, type KernelSpec } from './kernels.ts';
 import {
   asIndex,
   asKv,
@@ -74,6 +74,8 @@ export class WebGpuBackend implements Backend {
   private readonly rounded = new Map<number, Map<number, { buf: GpuBuf; fresh: boolean }>>();
   private readonly stagingPool: GPUBuffer[] = [];
   private readonly dummy: GpuBuf;
+  /** Dispatches recorded and command buffers submitted since creation (for benchmarks). */
+  readonly counters = { dispatches: 0, submits: 0 };
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private deferredDestroy: GPUBuffer[] = [];
@@ -282,7 +284,9 @@ export class WebGpuBackend implements Backend {
     for (const part of w.parts) {
       const bufs = [part.buf, xBuf, o.buf, biasBuf];
       if (xt.rows <= MATVEC_MAX_ROWS) {
-        this.dispatch(KERNELS.matvec, w.storedType, [xt.rows, w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias], bufs, part.rows);
+        this.dispatch(KERNELS.matvec, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias], bufs, Math.ceil(part.rows / MATVEC_ROWS_PER_GROUP), {
+          NX: xt.rows,
+        });
       } else {
         const gx = Math.ceil(part.rows / MATMUL_TILE);
         const gy = Math.ceil(xt.rows / MATMUL_TILE);
@@ -536,9 +540,9 @@ export class WebGpuBackend implements Backend {
     return t.buf;
   }
 
-  private pipelineFor(spec: KernelSpec, type: GgmlType | undefined): Pipeline {
+  private pipelineFor(spec: KernelSpec, type: GgmlType | undefined, constants: Readonly<Record<string, number>> = {}): Pipeline {
     const reduce = spec.reduce ? (this.subgroups ? 'subgroup' : 'shared') : undefined;
-    const key = `${spec.name}|${type ?? ''}|${reduce ?? ''}`;
+    const key = `${spec.name}|${type ?? ''}|${reduce ?? ''}|${Object.entries(constants).join(',')}`;
     let p = this.pipelines.get(key);
     if (p) return p;
     const { pl } = this.layoutFor(spec);
@@ -548,7 +552,7 @@ export class WebGpuBackend implements Backend {
     const pipeline = this.device.createComputePipeline({
       label: key,
       layout: pl,
-      compute: { module, entryPoint: 'main', constants: spec.wg !== undefined ? { WG: spec.wg } : {} },
+      compute: { module, entryPoint: 'main', constants: { ...(spec.wg !== undefined ? { WG: spec.wg } : {}), ...constants } },
     });
     this.pendingChecks.push(this.device.popErrorScope().then((e) => (e ? `shader ${key} failed to compile: ${e.message}` : null)));
     p = { pipeline, spec };
@@ -598,17 +602,32 @@ export class WebGpuBackend implements Backend {
     return bg;
   }
 
-  private dispatch(spec: KernelSpec, type: GgmlType | undefined, params: readonly Param[], bufs: readonly GpuBuf[], groups: number): void {
+  private dispatch(
+    spec: KernelSpec,
+    type: GgmlType | undefined,
+    params: readonly Param[],
+    bufs: readonly GpuBuf[],
+    groups: number,
+    constants?: Readonly<Record<string, number>>,
+  ): void {
     if (groups <= 0) return;
     const gx = Math.min(groups, MAX_GROUPS);
     const gy = Math.ceil(groups / gx);
     if (gy > MAX_GROUPS) throw new RangeError(`${spec.name}: ${groups} workgroups is too many for one dispatch`);
-    this.dispatch2d(spec, type, params, bufs, gx, gy);
+    this.dispatch2d(spec, type, params, bufs, gx, gy, constants);
   }
 
-  private dispatch2d(spec: KernelSpec, type: GgmlType | undefined, params: readonly Param[], bufs: readonly GpuBuf[], gx: number, gy: number): void {
+  private dispatch2d(
+    spec: KernelSpec,
+    type: GgmlType | undefined,
+    params: readonly Param[],
+    bufs: readonly GpuBuf[],
+    gx: number,
+    gy: number,
+    constants?: Readonly<Record<string, number>>,
+  ): void {
     this.checkUsable();
-    const pipe = this.pipelineFor(spec, type);
+    const pipe = this.pipelineFor(spec, type, constants);
     const slot = this.arena.alloc();
     const base = slot.offset / 4;
     params.forEach((p, i) => {
@@ -623,6 +642,7 @@ export class WebGpuBackend implements Backend {
     pass.setPipeline(pipe.pipeline);
     pass.setBindGroup(0, bg, [slot.offset]);
     pass.dispatchWorkgroups(gx, gy);
+    this.counters.dispatches++;
   }
 
   private beginPass(): GPUComputePassEncoder {
@@ -643,6 +663,7 @@ export class WebGpuBackend implements Backend {
     this.arena.upload(this.device.queue);
     if (this.encoder) {
       this.device.queue.submit([this.encoder.finish()]);
+      this.counters.submits++;
       this.encoder = null;
     }
     for (const b of this.deferredDestroy) b.destroy();

@@ -146,6 +146,8 @@ describe.skipIf(!present)('webgpu ops vs the CPU reference', () => {
     );
   });
 
+  // The interface lets add's out alias a; the GPU kernels also allow any aliasing, but the CPU
+  // reference's swiglu writes silu(gate) into out before reading up, so up-aliasing is not compared.
   it(`swiglu and add (out aliasing an input or not), NMSE <= ${NMSE_THRESHOLDS.swiglu}`, async () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 3000 }), fc.constantFrom('none', 'a', 'b'), fc.integer(), async (rows, cols, alias, s) => {
@@ -153,6 +155,7 @@ describe.skipIf(!present)('webgpu ops vs the CPU reference', () => {
         const a = randomArray(rows * cols, rnd, 8);
         const bb = randomArray(rows * cols, rnd, 2);
         for (const op of ['swiglu', 'add'] as const) {
+          if (op === 'swiglu' && alias === 'b') continue;
           const r = await differential(main(), async (b, track) => {
             const at = tensorOf(b, track, rows, cols, a);
             const bt = tensorOf(b, track, rows, cols, bb);

@@ -1,0 +1,128 @@
+// Prefill and decode speed of a GGUF model on the WebGPU backend (or the CPU one, for comparison).
+//
+//   npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu] [--json FILE]
+//
+// Prefill: one batch of --prompt random tokens in slot 0 (logits of the last row only), timed to
+// the logits on the host. Decode: --gen steps of one row each, greedy on the host, each timed to
+// its logits (the engine's real per-token cost: one command buffer and one readback per step).
+// The best of --runs runs is reported. Pipelines are compiled in a warm-up pass first.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Backend } from '../src/backends/backend.ts';
+import { CpuBackend } from '../src/backends/cpu/index.ts';
+import { createWebGpuBackend, type WebGpuBackend } from '../src/backends/webgpu/index.ts';
+import { GgufFile } from '../src/gguf/reader.ts';
+import { Model } from '../src/model/model.ts';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    prompt: { type: 'string', default: '512' },
+    gen: { type: 'string', default: '128' },
+    runs: { type: 'string', default: '3' },
+    backend: { type: 'string', default: 'webgpu' },
+    json: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (values.help || positionals.length !== 1) {
+  console.log('usage: npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu] [--json FILE]');
+  process.exit(values.help ? 0 : 2);
+}
+const modelPath = positionals[0]!;
+const nPrompt = Number(values.prompt);
+const nGen = Number(values.gen);
+const runs = Number(values.runs);
+
+const backend: Backend = values.backend === 'cpu' ? new CpuBackend() : await createWebGpuBackend();
+const gpu = values.backend === 'cpu' ? undefined : (backend as WebGpuBackend);
+console.log(`device: ${backend.deviceDescription}`);
+
+let t0 = performance.now();
+const file = await GgufFile.open(modelPath);
+const model = await Model.load(file, backend);
+await file.close();
+const hp = model.hparams;
+console.log(
+  `model: ${modelPath} (${hp.arch}, dim ${hp.dim}, ${hp.nLayers} layers, ${hp.nHeads}/${hp.nKvHeads} heads, ffn ${hp.ffnDim}, vocab ${hp.vocabSize}), ` +
+    `${(backend.memoryInUse() / 2 ** 20).toFixed(0)} MiB on the device, loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+);
+
+const cache = model.createKvCache(1, nPrompt + nGen + 1);
+let seed = 12345;
+const randomToken = (): number => {
+  seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+  return 1 + (seed % (hp.vocabSize - 1));
+};
+const prompt = Int32Array.from({ length: nPrompt }, randomToken);
+
+function argmax(a: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < a.length; i++) if (a[i]! > a[best]!) best = i;
+  return best;
+}
+
+interface Run {
+  prefillMs: number;
+  decodeMs: number[];
+  dispatchesPerToken: number;
+}
+
+async function once(): Promise<Run> {
+  let t = performance.now();
+  let logits = await model.forward(
+    { tokens: prompt, slots: new Int32Array(nPrompt), positions: Int32Array.from({ length: nPrompt }, (_, i) => i), logitRows: Int32Array.of(nPrompt - 1) },
+    cache,
+  );
+  const prefillMs = performance.now() - t;
+  const decodeMs: number[] = [];
+  const d0 = gpu?.counters.dispatches ?? 0;
+  for (let i = 0; i < nGen; i++) {
+    const tok = argmax(logits);
+    t = performance.now();
+    logits = await model.forward({ tokens: Int32Array.of(tok), slots: Int32Array.of(0), positions: Int32Array.of(nPrompt + i), logitRows: Int32Array.of(0) }, cache);
+    decodeMs.push(performance.now() - t);
+  }
+  return { prefillMs, decodeMs, dispatchesPerToken: gpu ? (gpu.counters.dispatches - d0) / nGen : 0 };
+}
+
+// Warm-up: compiles every pipeline (prefill and decode shapes).
+t0 = performance.now();
+await model.forward({ tokens: prompt.subarray(0, 16), slots: new Int32Array(16), positions: Int32Array.from({ length: 16 }, (_, i) => i), logitRows: Int32Array.of(15) }, cache);
+await model.forward({ tokens: Int32Array.of(1), slots: Int32Array.of(0), positions: Int32Array.of(16), logitRows: Int32Array.of(0) }, cache);
+console.log(`warm-up ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+const results: Run[] = [];
+for (let r = 0; r < runs; r++) {
+  const run = await once();
+  results.push(run);
+  const decodeTotal = run.decodeMs.reduce((a, b) => a + b, 0);
+  console.log(
+    `run ${r + 1}: prefill ${nPrompt} tokens ${run.prefillMs.toFixed(1)} ms = ${((nPrompt / run.prefillMs) * 1000).toFixed(1)} tok/s; ` +
+      `decode ${nGen} tokens ${decodeTotal.toFixed(1)} ms = ${((nGen / decodeTotal) * 1000).toFixed(1)} tok/s ` +
+      `(median ${median(run.decodeMs).toFixed(2)} ms/token${gpu ? `, ${run.dispatchesPerToken} dispatches/token` : ''})`,
+  );
+}
+const bestPrefill = Math.min(...results.map((r) => r.prefillMs));
+const bestDecode = Math.min(...results.map((r) => r.decodeMs.reduce((a, b) => a + b, 0)));
+const summary = {
+  device: backend.deviceDescription,
+  model: modelPath,
+  hparams: { arch: hp.arch, dim: hp.dim, layers: hp.nLayers, heads: hp.nHeads, kvHeads: hp.nKvHeads, ffn: hp.ffnDim, vocab: hp.vocabSize },
+  prompt: nPrompt,
+  gen: nGen,
+  prefillTokPerS: (nPrompt / bestPrefill) * 1000,
+  decodeTokPerS: (nGen / bestDecode) * 1000,
+  decodeMedianMs: median(results.flatMap((r) => r.decodeMs)),
+  dispatchesPerToken: results[0]!.dispatchesPerToken,
+};
+console.log(`best: prefill ${summary.prefillTokPerS.toFixed(1)} tok/s, decode ${summary.decodeTokPerS.toFixed(1)} tok/s`);
+if (values.json) writeFileSync(values.json, JSON.stringify(summary, null, 2));
+backend.release(cache);
+model.dispose();
+backend.dispose();
+
+function median(a: number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)]!;
+}
