@@ -5,7 +5,7 @@
 //
 // The arithmetic is llama.cpp's (without flash attention, the llama-server default of its era):
 //   scores = K·q as an f16 matmul (q rounded to f16), then soft_max_ext in float32: scores * scale,
-//   ggml_v_expf(s - max) summed per 8 lanes into a double, times (float)(1/sum); then
+//   ggml_v_expf(s - max) summed per vector (VW lanes) into a double, times (float)(1/sum); then
 //   out = V·probs as an f16 matmul (probs rounded to f16).
 // The matmuls run tinyBLAS for batches of two rows or more and ggml_vec_dot_f16 for one row, and the
 // KV view is padded to 32 cells (masked cells weigh exactly 0); see ggml-simd.ts for why this matters.
@@ -42,13 +42,13 @@ export function attention(
   const scale = fr(p.scale);
   // tinyBLAS serves batches of 2+ rows when k (headDim for scores, the padded cell count for V) is a multiple of 8.
   const batched = rows >= 2;
-  const scoreDot = batched && headDim % VW === 0 && !X.includes('kqvec') ? dotTiny : dotVecF16;
-  const valueDot = batched && !X.includes('kvvec') ? dotTiny : dotVecF16;
+  const scoreDot = batched && headDim % VW === 0 ? dotTiny : dotVecF16;
+  const valueDot = batched ? dotTiny : dotVecF16;
   const group = nHeads / nKvHeads;
   const kc = cache.k[layer]!;
   const vc = cache.v[layer]!;
   const half = F16_TABLE;
-  const nPad = Math.ceil(cache.contextLength / KV_PAD) * KV_PAD;
+  const nPad = Math.ceil(cache.contextLength / KV_PAD) * KV_PAD + VW;
   const scores = new Float64Array(nPad);
   const probs = new Float64Array(nPad);
   const vcol = new Float64Array(nPad);
@@ -87,5 +87,3 @@ export function attention(
     }
   }
 }
-
-const X = process.env.X ?? '';

@@ -1,5 +1,5 @@
-// ggml's float32 arithmetic on x86 AVX2 + FMA + F16C (llama.cpp's CPU backend as built with
-// -march=native on such a machine), replayed operation by operation.
+// ggml's float32 arithmetic on x86 with AVX-512 (and FMA, F16C), as llama.cpp's CPU backend built
+// with -march=native runs it, replayed operation by operation.
 //
 // Why: llama.cpp rounds keys, values, q and the attention probabilities to f16 (and quantized
 // matmuls round activations to 8 bits). A value that lands near a rounding boundary flips to the
@@ -11,9 +11,12 @@
 //
 // Which kernel llama.cpp runs depends on the number of rows (tokens) in the batch:
 //   - llamafile's tinyBLAS (sgemm.cpp) serves float matmuls only when n >= 2 ("only enable sgemm for
-//     prompt processing") and k % 8 == 0: each output is 8 lanes of FMA accumulation and one hsum;
-//   - otherwise ggml's ggml_vec_dot_f32 / _f16 / _bf16: 4 vectors of 8 lanes (a step of 32), a
-//     reduction tree, then the leftover elements one by one.
+//     prompt processing") and k is a multiple of the vector width: each output is one vector of FMA
+//     accumulation and one horizontal sum;
+//   - otherwise ggml's ggml_vec_dot_f32 / _f16: 4 vectors (a step of 4 x width), a reduction tree,
+//     then the leftover elements one by one.
+// Measured against the oracle: AVX-512 (16 lanes) matches llama.cpp's recorded log-probs to ~1e-6 on
+// most steps, AVX2 (8 lanes) does not, so the oracle machine ran AVX-512.
 const fr = Math.fround;
 
 /** fma(a, b, c) rounded to float32. a*b of two floats is exact in double, so one double add then fround. */
@@ -73,7 +76,8 @@ function reduce64(l: Float64Array): number {
   for (let j = 0; j < 16; j++) l[j] = fr(fr(l[j]! + l[32 + j]!) + fr(l[16 + j]! + l[48 + j]!));
   return reduce512(l, 0);
 }
-export const ISA = process.env.ISA ?? 'avx512';
+/** The oracle's llama.cpp ran AVX-512 kernels (AVX2 ones match it far worse); 'avx2' is kept for other references. */
+export const ISA: 'avx512' | 'avx2' = 'avx512';
 export const VW = ISA === 'avx512' ? 16 : 8;
 
 /** ggml_vec_dot_f32: 32 lanes of FMA, reduce32, then float leftovers (the compiler fuses them: sumf = fma(x, y, sumf)). */
@@ -104,26 +108,6 @@ export function dotVecF16(a: ArrayLike<number>, aOff: number, b: ArrayLike<numbe
   }
   let s = np > 0 ? (S === 64 ? reduce64(l) : reduce32(l)) : 0;
   for (let i = np; i < n; i++) s += a[aOff + i]! * b[bOff + i]!;
-  return fr(s);
-}
-
-/**
- * ggml_vec_dot_bf16 on AVX2 (inputs are bf16 values as numbers): four 8-lane accumulators of
- * separate multiply and add, combined (c1+c3)+(c2+c4), hsum'd into a double; leftovers in double.
- */
-export function dotVecBf16(a: ArrayLike<number>, aOff: number, b: ArrayLike<number>, bOff: number, n: number): number {
-  const l = lanes;
-  l.fill(0);
-  let i = 0;
-  for (; i + 32 <= n; i += 32) {
-    for (let j = 0; j < 32; j++) l[j] = fr(fr(a[aOff + i + j]! * b[bOff + i + j]!) + l[j]!);
-  }
-  let s = 0;
-  if (i > 0) {
-    for (let j = 0; j < 8; j++) l[j] = fr(fr(l[j]! + l[16 + j]!) + fr(l[8 + j]! + l[24 + j]!));
-    s = hsum8(l, 0);
-  }
-  for (; i < n; i++) s += a[aOff + i]! * b[bOff + i]!;
   return fr(s);
 }
 
@@ -161,6 +145,7 @@ export function vExpf(x: number): number {
   const k = fromBits((e + 0x3f800000) >>> 0);
   const u = fr(b * b);
   if (ISA === 'avx512') {
+    // _mm512_scalef_ps variant: the polynomial includes the 1, then j * 2^n.
     if (Math.abs(n) > 192) return n <= 0 ? 0 : Infinity;
     const j5 = fma(fma(fma(C0, b, C1), u, fma(C2, b, C3)), u, fma(C4, b, 1));
     return fr(j5 * 2 ** n);
@@ -185,6 +170,6 @@ export function siluRow(x: Float32Array, off: number, n: number, out: Float32Arr
 }
 
 /** Horizontal sum of one SIMD vector (VW lanes) starting at l[o], in the ISA's order. */
-export function hsum(l: Float64Array, o: number): number {
-  return VW === 16 ? reduce512(l, o) : hsum8(l, o);
+export function hsum(l: Float64Array, o: number, w: number = VW): number {
+  return w === 16 ? reduce512(l, o) : hsum8(l, o);
 }

@@ -36,22 +36,11 @@ function rotateHeads(x: Float32Array, rowOff: number, nHeads: number, p: RopePar
       const b = p.neox ? base + i + half : base + 2 * i + 1;
       const x0 = x[a]!;
       const x1 = x[b]!;
-      if (ROPE === 'fused') {
-        x[a] = fr(x0 * cos[i]! - fr(x1 * sin[i]!));
-        x[b] = fr(x0 * sin[i]! + fr(x1 * cos[i]!));
-      } else if (ROPE === 'fused2') {
-        x[a] = fr(fr(x0 * cos[i]!) - x1 * sin[i]!);
-        x[b] = fr(fr(x0 * sin[i]!) + x1 * cos[i]!);
-      } else if (ROPE === 'plain') {
-        x[a] = fr(x0 * cos[i]!) - fr(x1 * sin[i]!);
-        x[b] = fr(x0 * sin[i]!) + fr(x1 * cos[i]!);
-      } else {
-        x[a] = x0 * cos[i]! - x1 * sin[i]!;
-        x[b] = x0 * sin[i]! + x1 * cos[i]!;
-      }
+      // ggml's x0*cos - x1*sin in float, as GCC contracts it: fma(x0, cos, -(x1*sin)).
+      x[a] = fr(x0 * cos[i]! - fr(x1 * sin[i]!));
+      x[b] = fr(x0 * sin[i]! + fr(x1 * cos[i]!));
     }
   }
 }
 
 const fr = Math.fround;
-const ROPE = process.env.ROPE ?? 'fused';
