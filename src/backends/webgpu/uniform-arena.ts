@@ -50,7 +50,8 @@ export class UniformArena {
       this.chunks.push(chunk);
     }
     const offset = this.used * SLOT_BYTES;
-    chunk.u32.fill(0, offset / 4, (offset + SLOT_BYTES) / 4);
+    // Params use the first words of a slot: clearing 16 is enough and cheap.
+    chunk.u32.fill(0, offset / 4, offset / 4 + 16);
     this.used++;
     return { chunk, offset };
   }

@@ -66,7 +66,8 @@ export class WebGpuBackend implements Backend {
   private readonly arena: UniformArena;
   private readonly live = new Set<GpuResource>();
   private readonly layouts = new Map<string, { bgl: GPUBindGroupLayout; pl: GPUPipelineLayout }>();
-  private readonly pipelines = new Map<string, Pipeline>();
+  private readonly pipelines = new Map<KernelSpec, Map<number, Pipeline>>();
+  private readonly dynamicOffset = new Uint32Array(1);
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private readonly bindGroupKeysByBuffer = new Map<number, string[]>();
   private readonly ropeTables = new Map<string, RopeTableEntry>();
@@ -284,9 +285,7 @@ export class WebGpuBackend implements Backend {
     for (const part of w.parts) {
       const bufs = [part.buf, xBuf, o.buf, biasBuf];
       if (xt.rows <= MATVEC_MAX_ROWS) {
-        this.dispatch(KERNELS.matvec, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias], bufs, Math.ceil(part.rows / MATVEC_ROWS_PER_GROUP), {
-          NX: xt.rows,
-        });
+        this.dispatch(KERNELS.matvec, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias], bufs, Math.ceil(part.rows / MATVEC_ROWS_PER_GROUP), xt.rows);
       } else {
         const gx = Math.ceil(part.rows / MATMUL_TILE);
         const gy = Math.ceil(xt.rows / MATMUL_TILE);
@@ -540,23 +539,29 @@ export class WebGpuBackend implements Backend {
     return t.buf;
   }
 
-  private pipelineFor(spec: KernelSpec, type: GgmlType | undefined, constants: Readonly<Record<string, number>> = {}): Pipeline {
-    const reduce = spec.reduce ? (this.subgroups ? 'subgroup' : 'shared') : undefined;
-    const key = `${spec.name}|${type ?? ''}|${reduce ?? ''}|${Object.entries(constants).join(',')}`;
-    let p = this.pipelines.get(key);
+  private pipelineFor(spec: KernelSpec, type: GgmlType | undefined, nx: number): Pipeline {
+    // Hot path: a numeric key per kernel, no string building.
+    let perSpec = this.pipelines.get(spec);
+    if (!perSpec) {
+      perSpec = new Map();
+      this.pipelines.set(spec, perSpec);
+    }
+    const numKey = (type ?? 255) * 64 + nx;
+    let p = perSpec.get(numKey);
     if (p) return p;
+    const reduce = spec.reduce ? (this.subgroups ? 'subgroup' : 'shared') : undefined;
+    const key = `${spec.name}|${type !== undefined ? typeName(type) : ''}|${reduce ?? ''}${nx ? `|NX=${nx}` : ''}`;
     const { pl } = this.layoutFor(spec);
     const code = composeShader({ op: spec.file, dequant: spec.dequant ? type : undefined, reduce, includes: spec.includes });
+    const constants: Record<string, number> = {};
+    if (spec.wg !== undefined) constants.WG = spec.wg;
+    if (nx) constants.NX = nx;
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: key, code });
-    const pipeline = this.device.createComputePipeline({
-      label: key,
-      layout: pl,
-      compute: { module, entryPoint: 'main', constants: { ...(spec.wg !== undefined ? { WG: spec.wg } : {}), ...constants } },
-    });
+    const pipeline = this.device.createComputePipeline({ label: key, layout: pl, compute: { module, entryPoint: 'main', constants } });
     this.pendingChecks.push(this.device.popErrorScope().then((e) => (e ? `shader ${key} failed to compile: ${e.message}` : null)));
     p = { pipeline, spec };
-    this.pipelines.set(key, p);
+    perSpec.set(numKey, p);
     return p;
   }
 
@@ -581,7 +586,8 @@ export class WebGpuBackend implements Backend {
   }
 
   private bindGroupFor(spec: KernelSpec, slot: UniformSlot, bufs: readonly GpuBuf[]): GPUBindGroup {
-    const key = `${spec.name}|${slot.chunk.id}|${bufs.map((b) => b.id).join(',')}`;
+    let key = spec.name + slot.chunk.id;
+    for (const b of bufs) key += ',' + b.id;
     let bg = this.bindGroups.get(key);
     if (!bg) {
       bg = this.device.createBindGroup({
@@ -608,13 +614,13 @@ export class WebGpuBackend implements Backend {
     params: readonly Param[],
     bufs: readonly GpuBuf[],
     groups: number,
-    constants?: Readonly<Record<string, number>>,
+    nx = 0,
   ): void {
     if (groups <= 0) return;
     const gx = Math.min(groups, MAX_GROUPS);
     const gy = Math.ceil(groups / gx);
     if (gy > MAX_GROUPS) throw new RangeError(`${spec.name}: ${groups} workgroups is too many for one dispatch`);
-    this.dispatch2d(spec, type, params, bufs, gx, gy, constants);
+    this.dispatch2d(spec, type, params, bufs, gx, gy, nx);
   }
 
   private dispatch2d(
@@ -624,23 +630,26 @@ export class WebGpuBackend implements Backend {
     bufs: readonly GpuBuf[],
     gx: number,
     gy: number,
-    constants?: Readonly<Record<string, number>>,
+    nx = 0,
   ): void {
-    this.checkUsable();
-    const pipe = this.pipelineFor(spec, type, constants);
+    if (this.disposed || this.lost) this.checkUsable();
+    const pipe = this.pipelineFor(spec, type, nx);
     const slot = this.arena.alloc();
     const base = slot.offset / 4;
-    params.forEach((p, i) => {
-      if (typeof p === 'number') slot.chunk.u32[base + i] = p;
-      else slot.chunk.f32[base + i] = p.f;
-    });
+    const { u32, f32 } = slot.chunk;
+    for (let i = 0; i < params.length; i++) {
+      const p = params[i]!;
+      if (typeof p === 'number') u32[base + i] = p;
+      else f32[base + i] = p.f;
+    }
     const bg = this.bindGroupFor(spec, slot, bufs);
-    spec.bindings.forEach((kind, i) => {
-      if (kind === 'rw') this.invalidateRounded(bufs[i]!.id);
-    });
-    const pass = this.beginPass();
+    if (this.rounded.size > 0) {
+      for (let i = 0; i < spec.bindings.length; i++) if (spec.bindings[i] === 'rw') this.invalidateRounded(bufs[i]!.id);
+    }
+    const pass = this.pass ?? this.beginPass();
     pass.setPipeline(pipe.pipeline);
-    pass.setBindGroup(0, bg, [slot.offset]);
+    this.dynamicOffset[0] = slot.offset;
+    pass.setBindGroup(0, bg, this.dynamicOffset, 0, 1);
     pass.dispatchWorkgroups(gx, gy);
     this.counters.dispatches++;
   }
