@@ -5,7 +5,9 @@
 // Prefill: one batch of --prompt random tokens in slot 0 (logits of the last row only), timed to
 // the logits on the host. Decode: --gen steps of one row each, greedy on the host, each timed to
 // its logits (the engine's real per-token cost: one command buffer and one readback per step).
-// The best of --runs runs is reported. Pipelines are compiled in a warm-up pass first.
+// The best of --runs runs is reported. Pipelines are compiled in a warm-up pass first. With
+// timestamp queries, the GPU time of each forward's compute pass is reported too: the difference
+// to the wall time is host work (recording dispatches, submit, readback).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Backend } from '../src/backends/backend.ts';
@@ -34,7 +36,7 @@ const nPrompt = Number(values.prompt);
 const nGen = Number(values.gen);
 const runs = Number(values.runs);
 
-const backend: Backend = values.backend === 'cpu' ? new CpuBackend() : await createWebGpuBackend();
+const backend: Backend = values.backend === 'cpu' ? new CpuBackend() : await createWebGpuBackend({ timestamps: true });
 const gpu = values.backend === 'cpu' ? undefined : (backend as WebGpuBackend);
 console.log(`device: ${backend.deviceDescription}`);
 
@@ -64,7 +66,10 @@ function argmax(a: Float32Array): number {
 
 interface Run {
   prefillMs: number;
+  prefillGpuMs: number;
   decodeMs: number[];
+  /** GPU time of each decode step's compute pass (timestamp queries), when available. */
+  decodeGpuMs: number[];
   dispatchesPerToken: number;
 }
 
@@ -75,15 +80,18 @@ async function once(): Promise<Run> {
     cache,
   );
   const prefillMs = performance.now() - t;
+  const prefillGpuMs = gpu?.lastPassGpuMs ?? Number.NaN;
   const decodeMs: number[] = [];
+  const decodeGpuMs: number[] = [];
   const d0 = gpu?.counters.dispatches ?? 0;
   for (let i = 0; i < nGen; i++) {
     const tok = argmax(logits);
     t = performance.now();
     logits = await model.forward({ tokens: Int32Array.of(tok), slots: Int32Array.of(0), positions: Int32Array.of(nPrompt + i), logitRows: Int32Array.of(0) }, cache);
     decodeMs.push(performance.now() - t);
+    decodeGpuMs.push(gpu?.lastPassGpuMs ?? Number.NaN);
   }
-  return { prefillMs, decodeMs, dispatchesPerToken: gpu ? (gpu.counters.dispatches - d0) / nGen : 0 };
+  return { prefillMs, prefillGpuMs, decodeMs, decodeGpuMs, dispatchesPerToken: gpu ? (gpu.counters.dispatches - d0) / nGen : 0 };
 }
 
 // Warm-up: compiles every pipeline (prefill and decode shapes).
@@ -100,7 +108,10 @@ for (let r = 0; r < runs; r++) {
   console.log(
     `run ${r + 1}: prefill ${nPrompt} tokens ${run.prefillMs.toFixed(1)} ms = ${((nPrompt / run.prefillMs) * 1000).toFixed(1)} tok/s; ` +
       `decode ${nGen} tokens ${decodeTotal.toFixed(1)} ms = ${((nGen / decodeTotal) * 1000).toFixed(1)} tok/s ` +
-      `(median ${median(run.decodeMs).toFixed(2)} ms/token${gpu ? `, ${run.dispatchesPerToken} dispatches/token` : ''})`,
+      `(median ${median(run.decodeMs).toFixed(2)} ms/token${gpu ? `, ${run.dispatchesPerToken} dispatches/token` : ''})` +
+      (gpu && !Number.isNaN(run.prefillGpuMs)
+        ? `; GPU pass time: prefill ${run.prefillGpuMs.toFixed(1)} ms, decode median ${median(run.decodeGpuMs).toFixed(2)} ms/token`
+        : ''),
   );
 }
 const bestPrefill = Math.min(...results.map((r) => r.prefillMs));
@@ -114,6 +125,8 @@ const summary = {
   prefillTokPerS: (nPrompt / bestPrefill) * 1000,
   decodeTokPerS: (nGen / bestDecode) * 1000,
   decodeMedianMs: median(results.flatMap((r) => r.decodeMs)),
+  decodeGpuMedianMs: median(results.flatMap((r) => r.decodeGpuMs)),
+  prefillGpuMs: Math.min(...results.map((r) => r.prefillGpuMs)),
   dispatchesPerToken: results[0]!.dispatchesPerToken,
 };
 console.log(`best: prefill ${summary.prefillTokPerS.toFixed(1)} tok/s, decode ${summary.decodeTokPerS.toFixed(1)} tok/s`);

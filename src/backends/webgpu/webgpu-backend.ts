@@ -36,6 +36,8 @@ export interface WebGpuBackendOptions {
   readonly subgroups?: boolean;
   /** Refuse allocations that would take live resources above this many bytes (DeviceOutOfMemoryError), as a device of that size would. */
   readonly memoryBudgetBytes?: number;
+  /** Time each compute pass on the GPU (timestamp queries, where the device has them): see lastPassGpuMs. */
+  readonly timestamps?: boolean;
 }
 
 /** A uniform parameter: a plain number is a u32, { f } an f32. */
@@ -77,6 +79,11 @@ export class WebGpuBackend implements Backend {
   private readonly dummy: GpuBuf;
   /** Dispatches recorded and command buffers submitted since creation (for benchmarks). */
   readonly counters = { dispatches: 0, submits: 0 };
+  /** GPU time of the last timed compute pass read back (ms), with `timestamps: true`; NaN until then. */
+  lastPassGpuMs = Number.NaN;
+  private readonly timer: { querySet: GPUQuerySet; resolve: GPUBuffer; readback: GPUBuffer } | undefined;
+  private timedPassPending = false;
+  private timerBusy = false;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private deferredDestroy: GPUBuffer[] = [];
@@ -105,6 +112,13 @@ export class WebGpuBackend implements Backend {
       if (!this.disposed) this.lost = `the WebGPU device was lost (${info.reason}): ${info.message}`;
     });
     this.dummy = new GpuBuf(this.device.createBuffer({ label: 'rocforge dummy', size: 16, usage: GPUBufferUsage.STORAGE }), 16);
+    if (opts.timestamps && this.device.features.has('timestamp-query')) {
+      this.timer = {
+        querySet: this.device.createQuerySet({ type: 'timestamp', count: 2 }),
+        resolve: this.device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC }),
+        readback: this.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+      };
+    }
   }
 
   // ---------------------------------------------------------------- resources
@@ -430,7 +444,21 @@ export class WebGpuBackend implements Backend {
     const enc = this.encoder ?? this.device.createCommandEncoder();
     this.encoder = enc;
     enc.copyBufferToBuffer(x.buf.buffer, 0, staging, 0, size);
+    const timer = this.timer && this.timedPassPending && !this.timerBusy ? this.timer : undefined;
+    if (timer) {
+      enc.resolveQuerySet(timer.querySet, 0, 2, timer.resolve, 0);
+      enc.copyBufferToBuffer(timer.resolve, 0, timer.readback, 0, 16);
+      this.timerBusy = true;
+    }
+    this.timedPassPending = false;
     this.submit();
+    if (timer) {
+      await timer.readback.mapAsync(GPUMapMode.READ);
+      const t = new BigUint64Array(timer.readback.getMappedRange().slice(0));
+      timer.readback.unmap();
+      this.timerBusy = false;
+      this.lastPassGpuMs = Number(t[1]! - t[0]!) / 1e6;
+    }
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, size);
     } catch (e) {
@@ -476,6 +504,11 @@ export class WebGpuBackend implements Backend {
     for (const b of this.stagingPool) b.destroy();
     this.arena.destroy();
     this.dummy.buffer.destroy();
+    if (this.timer) {
+      this.timer.querySet.destroy();
+      this.timer.resolve.destroy();
+      this.timer.readback.destroy();
+    }
     this.bindGroups.clear();
     this.device.destroy();
   }
@@ -656,7 +689,16 @@ export class WebGpuBackend implements Backend {
 
   private beginPass(): GPUComputePassEncoder {
     if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'rocforge pass' });
-    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    if (!this.pass) {
+      if (this.timer) {
+        this.pass = this.encoder.beginComputePass({
+          timestampWrites: { querySet: this.timer.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+        });
+        this.timedPassPending = true;
+      } else {
+        this.pass = this.encoder.beginComputePass();
+      }
+    }
     return this.pass;
   }
 
