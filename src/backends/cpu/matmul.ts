@@ -5,7 +5,7 @@
 // weights are then dotted with ggml's own float32 kernels (see ggml-simd.ts), since a one-ulp
 // difference here flips later f16 roundings.
 import { GgmlType } from '../../gguf/types.ts';
-import { VW, dotTiny, dotVecF16, dotVecF32 } from './ggml-simd.ts';
+import { VW, dotTiny, dotTinyBf16, dotVecBf16, dotVecF16, dotVecF32 } from './ggml-simd.ts';
 import { roundForVecDot } from './vec-dot-type.ts';
 import { expectShape, type CpuTensor, type CpuWeight } from './resources.ts';
 
@@ -14,7 +14,7 @@ type Dot = (a: ArrayLike<number>, aOff: number, b: ArrayLike<number>, bOff: numb
 /**
  * The kernel llama.cpp uses for this weight type and batch: tinyBLAS for batches of two rows or more
  * when k is a multiple of the vector width, else ggml's vec_dot. Undefined (dotted in double) for
- * BF16, whose AVX-512 BF16 dot instructions are not replayed, and for quantized weights.
+ * quantized weights.
  */
 function floatKernel(type: GgmlType, rows: number, k: number): Dot | undefined {
   const tiny = rows >= 2 && k % VW === 0;
@@ -23,6 +23,8 @@ function floatKernel(type: GgmlType, rows: number, k: number): Dot | undefined {
       return tiny ? dotTiny : dotVecF32;
     case GgmlType.F16:
       return tiny ? dotTiny : dotVecF16;
+    case GgmlType.BF16:
+      return rows >= 2 && k % 32 === 0 ? dotTinyBf16 : dotVecBf16;
     default:
       return undefined;
   }
