@@ -6,6 +6,7 @@
 // difference here flips later f16 roundings.
 import { GgmlType } from '../../gguf/types.ts';
 import { VW, dotTiny, dotTinyBf16, dotVecBf16, dotVecF16, dotVecF32 } from './ggml-simd.ts';
+import { hasExactDot, quantDot, quantizeQ8Rows, splitRow } from './quant-dot.ts';
 import { roundForVecDot } from './vec-dot-type.ts';
 import { expectShape, type CpuTensor, type CpuWeight } from './resources.ts';
 
@@ -36,10 +37,14 @@ export function matmul(w: CpuWeight, x: CpuTensor, out: CpuTensor, bias?: CpuWei
   expectShape(`matmul ${w.name} output`, out, x.rows, w.rows);
   const b = bias?.vector();
   if (b && b.length !== w.rows) throw new RangeError(`matmul ${w.name}: bias ${bias!.name} has ${b.length} values, need ${w.rows}`);
-  const xs = roundForVecDot(w.type, x.data);
   const o = out.data;
   const nOut = w.rows;
   const scratch = new Float32Array(n);
+  if (hasExactDot(w.type)) {
+    legacyMatmul(w, x, o, b);
+    return;
+  }
+  const xs = roundForVecDot(w.type, x.data);
   const kernel = floatKernel(w.type, x.rows, n) ?? dot;
   for (let j = 0; j < nOut; j++) {
     const row = w.row(j, scratch);
@@ -66,4 +71,20 @@ function dot(a: ArrayLike<number>, _aOff: number, b: ArrayLike<number>, bOff: nu
   }
   for (; i < n; i++) s0 += a[i]! * b[bOff + i]!;
   return s0 + s1 + s2 + s3;
+}
+
+/** Legacy-quantized weights against Q8 activations, with ggml's float arithmetic (see quant-dot.ts). */
+function legacyMatmul(w: CpuWeight, x: CpuTensor, o: Float32Array, bias: Float32Array | undefined): void {
+  const n = w.cols;
+  const nb = n / 32;
+  const xq = quantizeQ8Rows(x.data);
+  const scratch = new Float32Array(n);
+  const row = { q: new Int8Array(n), d: new Float64Array(nb), m: new Float64Array(nb) };
+  for (let j = 0; j < w.rows; j++) {
+    splitRow(w.type, w.data.subarray(j * w.rowBytes, (j + 1) * w.rowBytes), w.row(j, scratch), n, row);
+    for (let r = 0; r < x.rows; r++) {
+      const v = quantDot(w.type, row, xq, r, nb, x.rows >= 2);
+      o[r * w.rows + j] = bias ? Math.fround(v) + bias[j]! : v;
+    }
+  }
 }

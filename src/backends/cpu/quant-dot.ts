@@ -1,0 +1,137 @@
+// Dot products of legacy-quantized weights (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, IQ4_NL) with Q8
+// activations, with the float arithmetic of ggml's x86 kernels (ggml_vec_dot_*_q8_0/_q8_1 and
+// llamafile's tinyBLAS_Q0_AVX), for the same reason as ggml-simd.ts: a one-ulp difference changes
+// which integer a later activation rounds to.
+//
+// Per 32-element block the integer products are summed exactly into 8 int32 lanes (lane j holds
+// elements 4j..4j+3, as maddubs + madd or dpbusd produce), converted to float, and accumulated by FMA
+// with the block's scale product d = dx*dy; one horizontal sum ends the row. Q4_1/Q5_1 add the
+// min term m * s, where s is Q8_1's f16 block sum d*sum(q). IQ4_NL's vec_dot alternates two
+// accumulators over block pairs (tinyBLAS uses one).
+import { GgmlType } from '../../gguf/types.ts';
+import { f16ToF32, f32ToF16 } from '../../quant/float.ts';
+
+const fr = Math.fround;
+const QK = 32;
+
+/** Activations quantized to Q8_0 / Q8_1 blocks: integer quants, f16 scales and (Q8_1) f16 sums. */
+export interface Q8Rows {
+  readonly q: Int8Array;
+  readonly d: Float64Array;
+  readonly s: Float64Array;
+}
+
+/** ggml's x86 quantize_row_q8_0 / _q8_1 over every row of x (row length a multiple of 32). */
+export function quantizeQ8Rows(x: Float32Array): Q8Rows {
+  const nb = x.length / QK;
+  const q = new Int8Array(x.length);
+  const d = new Float64Array(nb);
+  const s = new Float64Array(nb);
+  for (let b = 0; b < nb; b++) {
+    const o = b * QK;
+    let amax = 0;
+    for (let j = 0; j < QK; j++) amax = Math.max(amax, Math.abs(x[o + j]!));
+    const dF = fr(amax / 127);
+    const id = amax !== 0 ? fr(127 / amax) : 0;
+    let sum = 0;
+    for (let j = 0; j < QK; j++) {
+      const v = roundHalfEven(fr(x[o + j]! * id));
+      q[o + j] = v;
+      sum += v;
+    }
+    d[b] = f16ToF32(f32ToF16(dF));
+    s[b] = f16ToF32(f32ToF16(fr(dF * sum)));
+  }
+  return { q, d, s };
+}
+
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** A weight row's blocks: integer quants, f16 scales and (Q4_1/Q5_1) f16 mins. */
+export interface QuantRow {
+  readonly q: Int8Array;
+  readonly d: Float64Array;
+  readonly m: Float64Array;
+}
+
+/** The weight types this module dots exactly (the others are dotted in double). */
+export function hasExactDot(type: GgmlType): boolean {
+  return type === GgmlType.Q4_0 || type === GgmlType.Q4_1 || type === GgmlType.Q5_0 || type === GgmlType.Q5_1 || type === GgmlType.Q8_0 || type === GgmlType.IQ4_NL;
+}
+
+/**
+ * Splits a dequantized row back into its blocks' integers and scales: every format here stores the
+ * block scale as the first f16 (then the min for Q4_1/Q5_1), and x = q*d (+ m), so q = round((x-m)/d).
+ */
+export function splitRow(type: GgmlType, raw: Uint8Array, values: Float32Array, n: number, out: QuantRow): void {
+  const bytes = raw.length / (n / QK);
+  const withMin = type === GgmlType.Q4_1 || type === GgmlType.Q5_1;
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
+  for (let b = 0; b < n / QK; b++) {
+    const d = f16ToF32(view.getUint16(b * bytes, true));
+    const m = withMin ? f16ToF32(view.getUint16(b * bytes + 2, true)) : 0;
+    out.d[b] = d;
+    out.m[b] = m;
+    for (let j = 0; j < QK; j++) out.q[b * QK + j] = d === 0 ? 0 : Math.round((values[b * QK + j]! - m) / d);
+  }
+}
+
+const acc = new Float64Array(16);
+
+/** One block's 8 int32 lane sums, accumulated into acc[o..o+8) by FMA with the scale product d. */
+function blockFma(w: QuantRow, b: number, x: Q8Rows, xb: number, d: number, o: number): void {
+  const wq = w.q;
+  const xq = x.q;
+  const wo = b * QK;
+  const xo = xb * QK;
+  for (let j = 0; j < 8; j++) {
+    const k = 4 * j;
+    const isum = wq[wo + k]! * xq[xo + k]! + wq[wo + k + 1]! * xq[xo + k + 1]! + wq[wo + k + 2]! * xq[xo + k + 2]! + wq[wo + k + 3]! * xq[xo + k + 3]!;
+    acc[o + j] = fr(d * isum + acc[o + j]!);
+  }
+}
+
+function hsum8(o: number): number {
+  const t0 = fr(acc[o]! + acc[o + 4]!);
+  const t1 = fr(acc[o + 1]! + acc[o + 5]!);
+  const t2 = fr(acc[o + 2]! + acc[o + 6]!);
+  const t3 = fr(acc[o + 3]! + acc[o + 7]!);
+  return fr(fr(t0 + t2) + fr(t1 + t3));
+}
+
+/**
+ * Weight row w · activation row `row` of x (nBlocks blocks), as ggml computes it for this type and
+ * batch size (tinyBLAS_Q0_AVX serves Q4_0, Q5_0, Q8_0 and IQ4_NL batches of two rows or more).
+ */
+export function quantDot(type: GgmlType, w: QuantRow, x: Q8Rows, row: number, nBlocks: number, batched: boolean): number {
+  acc.fill(0);
+  const xb0 = row * nBlocks;
+  if (type === GgmlType.Q4_1 || type === GgmlType.Q5_1) {
+    let summs = 0;
+    for (let b = 0; b < nBlocks; b++) {
+      summs = fr(summs + w.m[b]! * x.s[xb0 + b]!);
+      blockFma(w, b, x, xb0 + b, fr(w.d[b]! * x.d[xb0 + b]!), 0);
+    }
+    return fr(hsum8(0) + summs);
+  }
+  if (type === GgmlType.IQ4_NL && !batched) {
+    let b = 0;
+    for (; b + 1 < nBlocks; b += 2) {
+      blockFma(w, b, x, xb0 + b, fr(x.d[xb0 + b]! * w.d[b]!), 0);
+      blockFma(w, b + 1, x, xb0 + b + 1, fr(x.d[xb0 + b + 1]! * w.d[b + 1]!), 8);
+    }
+    for (let j = 0; j < 8; j++) acc[j] = fr(acc[j]! + acc[8 + j]!);
+    let s = hsum8(0);
+    for (; b < nBlocks; b++) {
+      let isum = 0;
+      for (let j = 0; j < QK; j++) isum += w.q[b * QK + j]! * x.q[(xb0 + b) * QK + j]!;
+      s = fr(s + fr(fr(w.d[b]! * x.d[xb0 + b]!) * isum));
+    }
+    return s;
+  }
+  for (let b = 0; b < nBlocks; b++) blockFma(w, b, x, xb0 + b, fr(w.d[b]! * x.d[xb0 + b]!), 0);
+  return hsum8(0);
+}
