@@ -1,6 +1,9 @@
 // Prefill and decode speed of a GGUF model on the WebGPU backend (or the CPU one, for comparison).
 //
-//   npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu] [--json FILE]
+//   npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu]
+//                                   [--fuse auto|on|off] [--json FILE]
+//
+// --fuse: one-row matmuls round x inside the matvec (matvec_xr.wgsl) instead of a separate pass.
 //
 // Prefill: one batch of --prompt random tokens in slot 0 (logits of the last row only), timed to
 // the logits on the host. Decode: --gen steps of one row each, greedy on the host, each timed to
@@ -24,11 +27,12 @@ const { values, positionals } = parseArgs({
     runs: { type: 'string', default: '3' },
     backend: { type: 'string', default: 'webgpu' },
     json: { type: 'string' },
+    fuse: { type: 'string', default: 'auto' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help || positionals.length !== 1) {
-  console.log('usage: npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu] [--json FILE]');
+  console.log('usage: npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu] [--fuse auto|on|off] [--json FILE]');
   process.exit(values.help ? 0 : 2);
 }
 const modelPath = positionals[0]!;
@@ -36,9 +40,9 @@ const nPrompt = Number(values.prompt);
 const nGen = Number(values.gen);
 const runs = Number(values.runs);
 
-const backend: Backend = values.backend === 'cpu' ? new CpuBackend() : await createWebGpuBackend({ timestamps: true });
+const backend: Backend = values.backend === 'cpu' ? new CpuBackend() : await createWebGpuBackend({ timestamps: true, fuseDecodeRounding: values.fuse === 'auto' ? undefined : values.fuse === 'on' });
 const gpu = values.backend === 'cpu' ? undefined : (backend as WebGpuBackend);
-console.log(`device: ${backend.deviceDescription}`);
+console.log(`device: ${backend.deviceDescription}${gpu ? `, decode rounding ${gpu.fuseDecodeRounding ? 'fused into matvec' : 'separate pass'}` : ''}`);
 
 let t0 = performance.now();
 const file = await GgufFile.open(modelPath);
@@ -118,6 +122,7 @@ const bestPrefill = Math.min(...results.map((r) => r.prefillMs));
 const bestDecode = Math.min(...results.map((r) => r.decodeMs.reduce((a, b) => a + b, 0)));
 const summary = {
   device: backend.deviceDescription,
+  fuseDecodeRounding: gpu?.fuseDecodeRounding,
   model: modelPath,
   hparams: { arch: hp.arch, dim: hp.dim, layers: hp.nLayers, heads: hp.nHeads, kvHeads: hp.nKvHeads, ffn: hp.ffnDim, vocab: hp.vocabSize },
   prompt: nPrompt,

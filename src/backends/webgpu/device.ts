@@ -28,6 +28,8 @@ export interface OpenedDevice {
   readonly device: GPUDevice;
   readonly description: string;
   readonly subgroups: boolean;
+  /** A CPU implementation (lavapipe, SwiftShader): per-workgroup work costs more than dispatches. */
+  readonly software: boolean;
   readonly limits: GPUSupportedLimits;
 }
 
@@ -82,7 +84,8 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenedDevice
   const info = adapter.info;
   const what = [info.vendor, info.architecture, info.device, info.description].filter((s) => s && s.length > 0).join(' ');
   const description = `WebGPU (Dawn) ${what || 'adapter'}${subgroups ? ', subgroups' : ''}, max binding ${formatBytes(device.limits.maxStorageBufferBindingSize)}`;
-  return { device, description, subgroups, limits: device.limits };
+  const software = /llvmpipe|lavapipe|swiftshader|software/i.test(what);
+  return { device, description, subgroups, software, limits: device.limits };
 }
 
 export async function webgpuAvailable(): Promise<boolean> {

@@ -29,6 +29,7 @@ function k(name: string, bindings: BindingKind[], o: { reduce?: boolean; dequant
 export const KERNELS = {
   getRows: k('get_rows', ['read', 'read', 'rw'], { dequant: true }),
   matvec: k('matvec', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true }),
+  matvecXr: k('matvec_xr', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true, includes: ['half.wgsl'] }),
   matmul: k('matmul', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null }),
   rmsNorm: k('rmsnorm', ['read', 'read', 'rw'], { reduce: true }),
   rope: k('rope', ['rw', 'rw', 'read', 'read']),
@@ -46,3 +47,5 @@ export const MATVEC_MAX_ROWS = 8;
 export const MATMUL_TILE = 64;
 /** Weight rows per matvec workgroup (matvec.wgsl's NR). */
 export const MATVEC_ROWS_PER_GROUP = 4;
+/** Largest x row matvec_xr.wgsl rounds in workgroup memory (its MAX_COLS). */
+export const MATVEC_XR_MAX_COLS = 2048;

@@ -10,7 +10,7 @@ import { GgmlType, TYPE_LAYOUT, typeName } from '../../gguf/types.ts';
 import { dequantizeTensor, UnsupportedTensorTypeError } from '../../quant/registry.ts';
 import type { AttentionParams, Backend, DeviceResource, IndexTensor, KvCache, KvCacheSpec, RopeParams, Tensor, Weight } from '../backend.ts';
 import { formatBytes, type OpenedDevice } from './device.ts';
-import { KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, type KernelSpec } from './kernels.ts';
+import { KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, type KernelSpec } from './kernels.ts';
 import {
   asIndex,
   asKv,
@@ -38,6 +38,12 @@ export interface WebGpuBackendOptions {
   readonly memoryBudgetBytes?: number;
   /** Time each compute pass on the GPU (timestamp queries, where the device has them): see lastPassGpuMs. */
   readonly timestamps?: boolean;
+  /**
+   * One-row matmuls round x inside the matvec (matvec_xr.wgsl) instead of a separate act_round
+   * dispatch. Default: on for hardware GPUs (dispatch-bound), off for software adapters such as
+   * lavapipe, where every workgroup's redundant rounding costs more than a dispatch.
+   */
+  readonly fuseDecodeRounding?: boolean;
 }
 
 /** A uniform parameter: a plain number is a u32, { f } an f32. */
@@ -63,6 +69,7 @@ export class WebGpuBackend implements Backend {
   /** The device's largest storage binding: the bound for tensors and KV-cache layers. */
   readonly deviceBindingBytes: number;
   readonly subgroups: boolean;
+  readonly fuseDecodeRounding: boolean;
 
   private readonly device: GPUDevice;
   private readonly arena: UniformArena;
@@ -100,6 +107,7 @@ export class WebGpuBackend implements Backend {
     this.device = opened.device;
     this.subgroups = opened.subgroups;
     this.deviceDescription = opened.description;
+    this.fuseDecodeRounding = opts.fuseDecodeRounding ?? !opened.software;
     const deviceMax = Math.min(opened.limits.maxStorageBufferBindingSize, opened.limits.maxBufferSize);
     this.deviceBindingBytes = deviceMax & ~3;
     this.maxBindingBytes = Math.min(deviceMax, opts.maxBindingBytes ?? deviceMax) & ~3;
@@ -295,11 +303,18 @@ export class WebGpuBackend implements Backend {
       biasBuf = b.parts[0]!.buf;
     }
     const hasBias = bias ? 1 : 0;
-    const xBuf = this.roundedActivations(xt, w.type);
+    const mode = actRoundMode(w.type);
+    // Decode of one row with f16/bf16/q8_0 rounding: round inside the matvec (no extra dispatch),
+    // unless a rounded copy of x is already at hand.
+    const fuseRound = this.fuseDecodeRounding && xt.rows === 1 && mode >= 1 && mode <= 3 && xt.cols <= MATVEC_XR_MAX_COLS && !this.rounded.get(xt.buf.id)?.get(mode)?.fresh;
+    const xBuf = fuseRound ? xt.buf : this.roundedActivations(xt, w.type);
     for (const part of w.parts) {
       const bufs = [part.buf, xBuf, o.buf, biasBuf];
-      if (xt.rows <= MATVEC_MAX_ROWS) {
-        this.dispatch(KERNELS.matvec, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias], bufs, Math.ceil(part.rows / MATVEC_ROWS_PER_GROUP), xt.rows);
+      const groups = Math.ceil(part.rows / MATVEC_ROWS_PER_GROUP);
+      if (fuseRound) {
+        this.dispatch(KERNELS.matvecXr, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, mode], bufs, groups);
+      } else if (xt.rows <= MATVEC_MAX_ROWS) {
+        this.dispatch(KERNELS.matvec, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias], bufs, groups, xt.rows);
       } else {
         const gx = Math.ceil(part.rows / MATMUL_TILE);
         const gy = Math.ceil(xt.rows / MATMUL_TILE);

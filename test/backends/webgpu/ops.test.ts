@@ -22,8 +22,9 @@ function seeded(name: string): number {
 describe.skipIf(!present)('webgpu ops vs the CPU reference', () => {
   const gpus: { label: string; b: WebGpuBackend }[] = [];
   beforeAll(async () => {
-    gpus.push({ label: 'subgroups', b: await openGpu() });
-    gpus.push({ label: 'workgroup memory', b: await openGpu({ subgroups: false }) });
+    // fuseDecodeRounding on: exercise matvec_xr.wgsl even on software adapters (off there by default).
+    gpus.push({ label: 'subgroups', b: await openGpu({ fuseDecodeRounding: true }) });
+    gpus.push({ label: 'workgroup memory', b: await openGpu({ subgroups: false, fuseDecodeRounding: true }) });
   });
   afterAll(() => {
     for (const g of gpus) g.b.dispose();
@@ -186,6 +187,32 @@ describe.skipIf(!present)('webgpu ops vs the CPU reference', () => {
       }),
       { seed: seeded('gatherRows'), numRuns: 5 },
     );
+  });
+
+  it(`one-row matvec rounding x in workgroup memory (f16, bf16, q8_0 vec-dot types; up to 2048 columns, then the separate rounding pass) NMSE <= ${NMSE_THRESHOLDS.matmulQuantized}`, async () => {
+    const rnd = rng(seeded('matvec_xr'));
+    const cases = [
+      [GgmlType.F16, 77],
+      [GgmlType.BF16, 2048],
+      [GgmlType.Q4_0, 2048],
+      [GgmlType.Q5_1, 96],
+      [GgmlType.Q8_0, 2080],
+      [GgmlType.IQ4_NL, 512],
+    ] as const;
+    for (const g of gpus) {
+      for (const [type, cols] of cases) {
+        const w = pack(type, randomArray(37 * cols, rnd));
+        const x = randomArray(cols, rnd, 4);
+        const bias = randomArray(37, rnd);
+        const r = await differential(g.b, async (b, track) => {
+          const out = track(b.createTensor(1, 37));
+          const bt = await weightOf(b, track, 'bias', GgmlType.F32, 1, 37, pack(GgmlType.F32, bias));
+          b.matmul(await weightOf(b, track, 'w', type, 37, cols, w), tensorOf(b, track, 1, cols, x), out, bt);
+          return { out };
+        });
+        expect(r.nmse, `${g.label} type ${type} cols ${cols}`).toBeLessThanOrEqual(NMSE_THRESHOLDS.matmulQuantized);
+      }
+    }
   });
 
   it('matvec with workgroup-memory reductions matches the CPU reference (Q4_K, Q8_0, F16)', async () => {
