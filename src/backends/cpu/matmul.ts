@@ -80,10 +80,12 @@ function legacyMatmul(w: CpuWeight, x: CpuTensor, o: Float32Array, bias: Float32
   const xq = quantizeQ8Rows(x.data);
   const scratch = new Float32Array(n);
   const row = { q: new Int8Array(n), d: new Float64Array(nb), m: new Float64Array(nb) };
+  // llama.cpp repacks Q4_0 matrices of 8k rows for its AVX2/AVX-512 gemv/gemm kernels.
+  const repacked = w.type === GgmlType.Q4_0 && w.rows % 8 === 0;
   for (let j = 0; j < w.rows; j++) {
     splitRow(w.type, w.data.subarray(j * w.rowBytes, (j + 1) * w.rowBytes), w.row(j, scratch), n, row);
     for (let r = 0; r < x.rows; r++) {
-      const v = quantDot(w.type, row, xq, r, nb, x.rows >= 2);
+      const v = quantDot(w.type, row, xq, r, nb, x.rows >= 2, repacked);
       o[r * w.rows + j] = bias ? Math.fround(v) + bias[j]! : v;
     }
   }

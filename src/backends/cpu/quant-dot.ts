@@ -7,7 +7,9 @@
 // elements 4j..4j+3, as maddubs + madd or dpbusd produce), converted to float, and accumulated by FMA
 // with the block's scale product d = dx*dy; one horizontal sum ends the row. Q4_1/Q5_1 add the
 // min term m * s, where s is Q8_1's f16 block sum d*sum(q). IQ4_NL's vec_dot alternates two
-// accumulators over block pairs (tinyBLAS uses one).
+// accumulators over block pairs (tinyBLAS uses one). Q4_0 weights whose row count is a multiple of 8
+// are repacked by llama.cpp's CPU "extra buffer" (q4_0_8x8) and dotted by gemv/gemm kernels that add
+// each block's whole integer dot to one float per output.
 import { GgmlType } from '../../gguf/types.ts';
 import { f16ToF32, f32ToF16 } from '../../quant/float.ts';
 
@@ -106,9 +108,19 @@ function hsum8(o: number): number {
  * Weight row w · activation row `row` of x (nBlocks blocks), as ggml computes it for this type and
  * batch size (tinyBLAS_Q0_AVX serves Q4_0, Q5_0, Q8_0 and IQ4_NL batches of two rows or more).
  */
-export function quantDot(type: GgmlType, w: QuantRow, x: Q8Rows, row: number, nBlocks: number, batched: boolean): number {
+export function quantDot(type: GgmlType, w: QuantRow, x: Q8Rows, row: number, nBlocks: number, batched: boolean, repacked = false): number {
   acc.fill(0);
   const xb0 = row * nBlocks;
+  if (repacked) {
+    // ggml_gemv/gemm_q4_0_8x8_q8_0: one output per lane, each block's whole integer dot added by FMA.
+    let s = 0;
+    for (let b = 0; b < nBlocks; b++) {
+      let isum = 0;
+      for (let j = 0; j < QK; j++) isum += w.q[b * QK + j]! * x.q[(xb0 + b) * QK + j]!;
+      s = fr(isum * fr(w.d[b]! * x.d[xb0 + b]!) + s);
+    }
+    return s;
+  }
   if (type === GgmlType.Q4_1 || type === GgmlType.Q5_1) {
     let summs = 0;
     for (let b = 0; b < nBlocks; b++) {
