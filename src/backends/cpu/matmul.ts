@@ -6,6 +6,7 @@
 // difference here flips later f16 roundings.
 import { GgmlType } from '../../gguf/types.ts';
 import { VW, dotTiny, dotTinyBf16, dotVecBf16, dotVecF16, dotVecF32 } from './ggml-simd.ts';
+import { K_TYPES, kquantDot, newKRow, parseKRow, quantizeQ8KRows } from './kquant-dot.ts';
 import { hasExactDot, quantDot, quantizeQ8Rows, splitRow } from './quant-dot.ts';
 import { roundForVecDot } from './vec-dot-type.ts';
 import { expectShape, type CpuTensor, type CpuWeight } from './resources.ts';
@@ -42,6 +43,10 @@ export function matmul(w: CpuWeight, x: CpuTensor, out: CpuTensor, bias?: CpuWei
   const scratch = new Float32Array(n);
   if (hasExactDot(w.type)) {
     legacyMatmul(w, x, o, b);
+    return;
+  }
+  if (K_TYPES.has(w.type)) {
+    kquantMatmul(w, x, o, b);
     return;
   }
   const xs = roundForVecDot(w.type, x.data);
@@ -86,6 +91,21 @@ function legacyMatmul(w: CpuWeight, x: CpuTensor, o: Float32Array, bias: Float32
     splitRow(w.type, w.data.subarray(j * w.rowBytes, (j + 1) * w.rowBytes), w.row(j, scratch), n, row);
     for (let r = 0; r < x.rows; r++) {
       const v = quantDot(w.type, row, xq, r, nb, x.rows >= 2, repacked);
+      o[r * w.rows + j] = bias ? Math.fround(v) + bias[j]! : v;
+    }
+  }
+}
+
+/** K-quantized weights against Q8_K activations, with ggml's float arithmetic (see kquant-dot.ts). */
+function kquantMatmul(w: CpuWeight, x: CpuTensor, o: Float32Array, bias: Float32Array | undefined): void {
+  const n = w.cols;
+  const nb = n / 256;
+  const xq = quantizeQ8KRows(x.data);
+  const row = newKRow(n);
+  for (let j = 0; j < w.rows; j++) {
+    parseKRow(w.type, w.data.subarray(j * w.rowBytes, (j + 1) * w.rowBytes), n, row);
+    for (let r = 0; r < x.rows; r++) {
+      const v = kquantDot(w.type, row, xq, r, nb);
       o[r * w.rows + j] = bias ? Math.fround(v) + bias[j]! : v;
     }
   }
