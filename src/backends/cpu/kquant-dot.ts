@@ -70,6 +70,7 @@ export function newKRow(n: number): KRow {
 }
 
 const h16 = (b: Uint8Array, o: number): number => f16ToF32(b[o]! | (b[o + 1]! << 8));
+const Q3_SCALES = new Int32Array(16);
 
 /** Decodes the raw superblocks of a row (same layouts as src/quant/kquants.ts), keeping the integers. */
 export function parseKRow(type: GgmlType, src: Uint8Array, n: number, out: KRow): void {
@@ -98,11 +99,11 @@ export function parseKRow(type: GgmlType, src: Uint8Array, n: number, out: KRow)
       }
       case GgmlType.Q3_K: {
         out.d[i] = h16(src, o + 108);
-        const scales: number[] = [];
+        const scales = Q3_SCALES;
         for (let j = 0; j < 16; j++) {
           const low = j < 8 ? src[o + 96 + j]! & 15 : src[o + 96 + j - 8]! >> 4;
           const high = (src[o + 104 + (j % 4)]! >> (2 * (j >> 2))) & 3;
-          scales.push((low | (high << 4)) - 32);
+          scales[j] = (low | (high << 4)) - 32;
         }
         let is = 0;
         let hbit = 0;
@@ -154,11 +155,10 @@ export function parseKRow(type: GgmlType, src: Uint8Array, n: number, out: KRow)
             const a = src[ql + l]!;
             const b = src[ql + l + 32]!;
             const hb = src[qh + l]!;
-            const s8 = (k: number): number => (src[sc + is + k]! << 24) >> 24;
-            sq[yo + l] = s8(0) * (((a & 15) | ((hb & 3) << 4)) - 32);
-            sq[yo + l + 32] = s8(2) * (((b & 15) | (((hb >> 2) & 3) << 4)) - 32);
-            sq[yo + l + 64] = s8(4) * (((a >> 4) | (((hb >> 4) & 3) << 4)) - 32);
-            sq[yo + l + 96] = s8(6) * (((b >> 4) | (((hb >> 6) & 3) << 4)) - 32);
+            sq[yo + l] = ((src[sc + is]! << 24) >> 24) * (((a & 15) | ((hb & 3) << 4)) - 32);
+            sq[yo + l + 32] = ((src[sc + is + 2]! << 24) >> 24) * (((b & 15) | (((hb >> 2) & 3) << 4)) - 32);
+            sq[yo + l + 64] = ((src[sc + is + 4]! << 24) >> 24) * (((a >> 4) | (((hb >> 4) & 3) << 4)) - 32);
+            sq[yo + l + 96] = ((src[sc + is + 6]! << 24) >> 24) * (((b >> 4) | (((hb >> 6) & 3) << 4)) - 32);
           }
         }
         break;
@@ -171,6 +171,7 @@ export function parseKRow(type: GgmlType, src: Uint8Array, n: number, out: KRow)
 
 const acc = new Float64Array(8);
 const accM = new Float64Array(4);
+const lanes = new Int32Array(8);
 
 function hsum8(l: Float64Array): number {
   const t0 = fr(l[0]! + l[4]!);
@@ -209,14 +210,11 @@ export function kquantDot(type: GgmlType, w: KRow, x: Q8KRows, row: number, nb: 
     }
     const qo = i * QK_K;
     const xo = xb * QK_K;
-    for (let j = 0; j < 8; j++) {
-      let isum = 0;
-      for (let c = 0; c < QK_K; c += 32) {
-        const e = c + 4 * j;
-        isum += w.sq[qo + e]! * x.q[xo + e]! + w.sq[qo + e + 1]! * x.q[xo + e + 1]! + w.sq[qo + e + 2]! * x.q[xo + e + 2]! + w.sq[qo + e + 3]! * x.q[xo + e + 3]!;
-      }
-      acc[j] = fr(d * isum + acc[j]!);
-    }
+    const sq = w.sq;
+    const xq = x.q;
+    lanes.fill(0);
+    for (let e = 0; e < QK_K; e++) lanes[(e >> 2) & 7] += sq[qo + e]! * xq[xo + e]!;
+    for (let j = 0; j < 8; j++) acc[j] = fr(d * lanes[j]! + acc[j]!);
   }
   const s = hsum8(acc);
   if (type === GgmlType.Q4_K) return fr(s + fr(fr(accM[0]! + accM[2]!) + fr(accM[1]! + accM[3]!)));
