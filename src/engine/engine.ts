@@ -227,7 +227,8 @@ export class InferenceEngine {
       stop: o.stop,
       logprobs: o.logprobs ?? 0,
       isEog: (id) => this.tokenizer.isEog(id),
-      decoder: new StreamDecoder(this.tokenizer),
+      // Generated control tokens (<s>, <|im_end|>...) are not text: llama.cpp leaves them out too.
+      decoder: new StreamDecoder(this.tokenizer, { skipSpecial: true }),
       stream,
     });
     if (maxTokens === 0) {
