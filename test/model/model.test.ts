@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { KvCache } from '../../src/backends/backend.ts';
 import { CpuBackend } from '../../src/backends/cpu/index.ts';
 import { UnsupportedModelError } from '../../src/errors.ts';
 import { GgufFile } from '../../src/gguf/reader.ts';
@@ -96,35 +97,31 @@ describe.skipIf(skip !== undefined)('Model on stories260K', () => {
     expect(backend.memoryInUse()).toBe(0);
   });
 
-  it('gives the same logits for a prompt as one batch, token by token, and beside another sequence', async () => {
+  it('gives a prompt the same logits beside another sequence, and nearly the same token by token', async () => {
     const { model, backend } = await load();
     const p = [1, 403, 407, 261, 378];
     const other = [1, 291, 376];
+    const forward = (cache: KvCache, rows: number[][], pick: number[]): Promise<Float32Array> =>
+      model.forward(
+        { tokens: Int32Array.from(rows, (r) => r[0]!), slots: Int32Array.from(rows, (r) => r[1]!), positions: Int32Array.from(rows, (r) => r[2]!), logitRows: Int32Array.from(pick) },
+        cache,
+      );
     const batchCache = model.createKvCache(1, 16);
-    const whole = await model.forward(
-      { tokens: Int32Array.from(p), slots: new Int32Array(5), positions: Int32Array.from(p, (_, i) => i), logitRows: Int32Array.of(2, 4) },
-      batchCache,
-    );
-    const stepCache = model.createKvCache(1, 16);
-    const stepwise: Float32Array[] = [];
-    for (let i = 0; i < p.length; i++) {
-      stepwise.push(await model.forward({ tokens: Int32Array.of(p[i]!), slots: Int32Array.of(0), positions: Int32Array.of(i), logitRows: Int32Array.of(0) }, stepCache));
-    }
-    expect(Array.from(whole.subarray(0, 512))).toEqual(Array.from(stepwise[2]!));
-    expect(Array.from(whole.subarray(512))).toEqual(Array.from(stepwise[4]!));
-    // Slot 1 holds the prompt, slot 0 another sequence; rows interleaved in one batch.
+    const whole = await forward(batchCache, p.map((t, i) => [t, 0, i]), [4]);
+    // Slot 1 holds the prompt, slot 0 another sequence; rows interleaved in one batch. Each output
+    // of a batched op depends on its own row only, so the other sequence changes nothing.
     const mixedCache = model.createKvCache(2, 16);
     const rows = [...p.map((t, i) => [t, 1, i]), ...other.map((t, i) => [t, 0, i])].sort((a, b) => a[2]! - b[2]!);
-    const mixed = await model.forward(
-      {
-        tokens: Int32Array.from(rows, (r) => r[0]!),
-        slots: Int32Array.from(rows, (r) => r[1]!),
-        positions: Int32Array.from(rows, (r) => r[2]!),
-        logitRows: Int32Array.of(rows.findIndex((r) => r[1] === 1 && r[2] === 4)),
-      },
-      mixedCache,
-    );
-    expect(Array.from(mixed)).toEqual(Array.from(stepwise[4]!));
+    const mixed = await forward(mixedCache, rows, [rows.findIndex((r) => r[1] === 1 && r[2] === 4)]);
+    expect(Array.from(mixed)).toEqual(Array.from(whole));
+    // Token by token runs llama.cpp's single-row kernels (ggml vec_dot, not tinyBLAS), which sum in
+    // another order: the logits agree to float rounding, not bit for bit.
+    const stepCache = model.createKvCache(1, 16);
+    let last: Float32Array = new Float32Array(0);
+    for (let i = 0; i < p.length; i++) last = await forward(stepCache, [[p[i]!, 0, i]], [0]);
+    let maxDiff = 0;
+    for (let i = 0; i < 512; i++) maxDiff = Math.max(maxDiff, Math.abs(last[i]! - whole[i]!));
+    expect(maxDiff).toBeLessThan(1e-3);
     for (const c of [batchCache, stepCache, mixedCache]) backend.release(c);
     model.dispose();
     expect(backend.memoryInUse()).toBe(0);

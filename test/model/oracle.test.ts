@@ -1,11 +1,14 @@
 // The headline check: our CPU backend + model graph against llama.cpp on every shared model.
-// All 12 prompts of a model run together as 12 KV slots (prefill in one batch, then one row per
-// sequence per step), greedy for up to 24 tokens, comparing tokens and the top-8 log-probs.
+// The 12 prompts of a model run one request at a time (prompt as one batch, then one row per step),
+// as llama-server ran them, greedy for up to 24 tokens, comparing tokens and the top-8 log-probs.
 //
-// Bounds are what this implementation reaches today, not the 1e-3 / 5e-2 targets: the synthetic
-// models are extremely sensitive (one activation crossing a Q8/f16 rounding boundary moves later
-// log-probs by 1e-2..5e-1), and we do not replay ggml's float32 accumulation order bit for bit, so
-// such flips happen. Prefill log-probs of many cases match llama.cpp to ~1e-6 (see the report).
+// Bounds are issue 4's: tokens equal llama.cpp's except after a near tie (top-2 gap < 0.05), and the
+// top-8 log-probs within 1e-3 (F32, F16, BF16 files) or 5e-2 (quantized files) at every step. They
+// hold only because the CPU backend replays llama.cpp's float32 kernels (src/backends/cpu/ggml-simd.ts):
+// q, K, V and the attention probabilities are rounded to f16 (activations to 8 bits for quantized
+// weights), so a single-ulp difference upstream flips a rounding and moves later log-probs by up to
+// ~5e-3. Models that do not reach the bounds yet are listed in KNOWN_GAPS with the reason: their test
+// still checks the issue's bounds, is expected to fail them (it.fails), and prints what it measured.
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backends/cpu/index.ts';
 import { missingShared, sharedModels, sharedPath } from '../helpers/shared.ts';
@@ -19,12 +22,21 @@ function familyOf(model: string): Family {
   return m[1] === 'F16' || m[1] === 'BF16' ? m[1] : 'quantized';
 }
 
-/** Largest |Δ log-prob| allowed, and either no divergence at all or the smallest share of matched steps. */
-const BOUNDS: Record<Family, { maxDelta: number; minMatched: number; noMismatch: boolean }> = {
-  F32: { maxDelta: 1e-2, minMatched: 0, noMismatch: true },
-  F16: { maxDelta: 3e-2, minMatched: 0, noMismatch: true },
-  BF16: { maxDelta: 0.25, minMatched: 0.85, noMismatch: false },
-  quantized: { maxDelta: 1.0, minMatched: 0.5, noMismatch: false },
+/** Issue 4: largest |Δ log-prob| allowed at any compared step. */
+const MAX_DELTA: Record<Family, number> = { F32: 1e-3, F16: 1e-3, BF16: 1e-3, quantized: 5e-2 };
+
+/**
+ * Models that miss the issue's bounds today, and why. Every token still matches; in each, one case
+ * has an f16/bf16/Q8 rounding that flips against llama.cpp's from some step on (the float32 input of
+ * that rounding still differs from llama.cpp's by an ulp somewhere not yet replayed: glibc's
+ * cosf/sinf in rope are a candidate), moving the log-probs by the figure given.
+ */
+const KNOWN_GAPS: Record<string, string> = {
+  'stories260K-F16.gguf': 'one case off by up to 2.4e-3 from step 20',
+  'synth-llama-256-F16.gguf': 'one case off by up to 7.3e-3 from step 16',
+  'synth-qwen2-256-BF16.gguf': 'one step off by 1.1e-2',
+  'synth-llama-256-Q2_K.gguf': 'one case off by up to 0.25 from step 11',
+  'synth-llama-256-Q4_K_M.gguf': 'one step off by 0.15',
 };
 
 const skip = missingShared('oracle');
@@ -40,25 +52,25 @@ describe.skipIf(skip !== undefined)('oracle: CPU backend vs llama.cpp', () => {
   });
 
   for (const model of models) {
-    it(model, async () => {
+    const gap = KNOWN_GAPS[model];
+    (gap ? it.fails : it)(gap ? `${model} (known gap: ${gap})` : model, async () => {
       const oracle = readOracle(sharedPath('oracle', model.replace(/\.gguf$/, '.json')));
       const backend = new CpuBackend();
       const r = await runOracle(sharedPath('models', model), oracle, backend);
       results.set(model, r);
       const nearTies = r.cases.filter((c) => c.nearTieAt !== undefined).map((c) => `"${c.prompt}"@${c.nearTieAt}`);
       const mismatches = r.cases.filter((c) => c.mismatchAt).map((c) => `"${c.prompt}"@${c.mismatchAt!.step} ours ${c.mismatchAt!.ours} llama.cpp ${c.mismatchAt!.oracle} gap ${c.mismatchAt!.gap.toFixed(3)}`);
+      const over = r.cases.flatMap((c) => c.stepDeltas).filter((d) => d > MAX_DELTA[familyOf(model)]).length;
       console.log(
-        `${model}: max |Δlogprob| ${r.maxDelta.toExponential(2)}, matched ${r.matched}/${r.total} steps, ${(r.ms / 1000).toFixed(1)} s` +
+        `${model}: max |Δlogprob| ${r.maxDelta.toExponential(2)} (${over} steps over ${MAX_DELTA[familyOf(model)]}), matched ${r.matched}/${r.total} steps, ${(r.ms / 1000).toFixed(1)} s` +
           (nearTies.length ? `; near ties: ${nearTies.join(', ')}` : '') +
           (mismatches.length ? `; diverged: ${mismatches.join('; ')}` : ''),
       );
-      const bound = BOUNDS[familyOf(model)];
-      expect(r.maxDelta).toBeLessThanOrEqual(bound.maxDelta);
-      // Float files: every token equals llama.cpp's, except where a case stopped at a near tie.
-      if (bound.noMismatch) expect(mismatches).toEqual([]);
-      else expect(r.matched / r.total).toBeGreaterThanOrEqual(bound.minMatched);
       // The backend holds nothing once the model and cache are released.
       expect(backend.memoryInUse()).toBe(0);
+      // Every token equals llama.cpp's, except where a case stopped at a near tie.
+      expect(mismatches).toEqual([]);
+      expect(r.maxDelta).toBeLessThanOrEqual(MAX_DELTA[familyOf(model)]);
     });
   }
 });
