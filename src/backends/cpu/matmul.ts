@@ -1,9 +1,10 @@
 // matmul: out[r][o] = sum_i w[o][i] * x[r][i] (+ bias[o]), with w in its GGUF type.
 // The weight is dequantized one row at a time into a scratch row and dotted with every activation
 // row, so a batch of rows costs one dequantization of the matrix, and the f32 matrix never exists.
-// Activations are first rounded as llama.cpp's CPU backend rounds them (see vec-dot-type.ts); float
-// weights are then dotted with ggml's own float32 kernels (see ggml-simd.ts), since a one-ulp
-// difference here flips later f16 roundings.
+// Every dot replays the kernel llama.cpp's CPU backend runs for the weight type and batch size, float
+// operation by float operation, since a one-ulp difference here flips later f16 / 8-bit roundings:
+// float weights with rounded activations (vec-dot-type.ts, ggml-simd.ts), legacy quants with Q8_0/Q8_1
+// activations (quant-dot.ts), K-quants with Q8_K activations (kquant-dot.ts).
 import { GgmlType } from '../../gguf/types.ts';
 import { VW, dotTiny, dotTinyBf16, dotVecBf16, dotVecF16, dotVecF32 } from './ggml-simd.ts';
 import { K_TYPES, kquantDot, newKRow, parseKRow, quantizeQ8KRows } from './kquant-dot.ts';
@@ -14,9 +15,9 @@ import { expectShape, type CpuTensor, type CpuWeight } from './resources.ts';
 type Dot = (a: ArrayLike<number>, aOff: number, b: ArrayLike<number>, bOff: number, n: number) => number;
 
 /**
- * The kernel llama.cpp uses for this weight type and batch: tinyBLAS for batches of two rows or more
- * when k is a multiple of the vector width, else ggml's vec_dot. Undefined (dotted in double) for
- * quantized weights.
+ * The kernel llama.cpp uses for float weights of this type and batch: tinyBLAS for batches of two rows
+ * or more when k is a multiple of the vector width (32 for BF16), else ggml's vec_dot. Undefined
+ * (dotted in double) for any other type.
  */
 function floatKernel(type: GgmlType, rows: number, k: number): Dot | undefined {
   const tiny = rows >= 2 && k % VW === 0;
