@@ -1,0 +1,83 @@
+// Quantized dot products as ggml's integer kernels compute them: the result equals the dot product of
+// the dequantized weights with the dequantized 8-bit activations, up to float rounding.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { kquantDot, newKRow, parseKRow, quantizeQ8KRows } from '../../../src/backends/cpu/kquant-dot.ts';
+import { quantDot, quantizeQ8Rows, splitRow } from '../../../src/backends/cpu/quant-dot.ts';
+import { GgmlType, typeName } from '../../../src/gguf/types.ts';
+import { dequantizeTensor, quantizeTensor } from '../../../src/quant/registry.ts';
+
+const LEGACY = [GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0, GgmlType.IQ4_NL];
+const KQUANTS = [GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
+
+function randomRow(n: number, rnd: () => number): Float32Array {
+  return Float32Array.from({ length: n }, () => (rnd() - 0.5) * 4);
+}
+
+/** A small deterministic generator from a fast-check seed. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+}
+
+describe('legacy quant dot (Q8_0 / Q8_1 activations)', () => {
+  for (const type of LEGACY) {
+    it(`${typeName(type)}: equals dequantized weights · dequantized activations`, () => {
+      const seed = Date.now();
+      console.log(`${typeName(type)} dot seed ${seed}`);
+      fc.assert(
+        fc.property(fc.integer(), fc.integer({ min: 1, max: 8 }), fc.boolean(), (s, blocks, batched) => {
+          const n = 32 * blocks;
+          const rnd = lcg(s);
+          const w = randomRow(n, rnd);
+          const raw = quantizeTensor(type, w);
+          const deq = dequantizeTensor(type, raw, n);
+          const row = { q: new Int8Array(n), d: new Float64Array(blocks), m: new Float64Array(blocks) };
+          splitRow(type, raw, deq, n, row);
+          const x = quantizeQ8Rows(randomRow(n, rnd));
+          let ref = 0;
+          for (let i = 0; i < n; i++) ref += deq[i]! * x.q[i]! * x.d[Math.floor(i / 32)]!;
+          // Q4_1 / Q5_1 use Q8_1's f16 block sums for the min term: their rounding is part of ggml's result.
+          let minTerm = 0;
+          let minTermF16 = 0;
+          for (let b = 0; b < blocks; b++) {
+            let qs = 0;
+            for (let j = 0; j < 32; j++) qs += x.q[b * 32 + j]!;
+            minTerm += row.m[b]! * x.d[b]! * qs;
+            minTermF16 += row.m[b]! * x.s[b]!;
+          }
+          const got = quantDot(type, row, x, 0, blocks, batched, type === GgmlType.Q4_0 && batched);
+          const want = ref - minTerm + minTermF16;
+          return Math.abs(got - want) <= 1e-5 * (1 + Math.abs(want));
+        }),
+        { seed },
+      );
+    });
+  }
+});
+
+describe('K-quant dot (Q8_K activations)', () => {
+  for (const type of KQUANTS) {
+    it(`${typeName(type)}: equals dequantized weights · dequantized activations`, () => {
+      const seed = Date.now();
+      console.log(`${typeName(type)} dot seed ${seed}`);
+      fc.assert(
+        fc.property(fc.integer(), fc.integer({ min: 1, max: 3 }), (s, blocks) => {
+          const n = 256 * blocks;
+          const rnd = lcg(s);
+          const w = randomRow(n, rnd);
+          const raw = quantizeTensor(type, w);
+          const deq = dequantizeTensor(type, raw, n);
+          const row = newKRow(n);
+          parseKRow(type, raw, n, row);
+          const x = quantizeQ8KRows(randomRow(n, rnd));
+          let want = 0;
+          for (let i = 0; i < n; i++) want += deq[i]! * x.q[i]! * x.d[Math.floor(i / 256)]!;
+          const got = kquantDot(type, row, x, 0, blocks);
+          return Math.abs(got - want) <= 1e-5 * (1 + Math.abs(want));
+        }),
+        { seed, numRuns: 30 },
+      );
+    });
+  }
+});
