@@ -1,8 +1,10 @@
 // rope: rotary position embedding of q and k, in place.
 // Pair k of a head (k < ropeDim/2) is rotated by the angle position * freqScale * freqBase^(-2k/ropeDim).
 // Normal (llama) style pairs elements (2k, 2k+1); neox (qwen2) style pairs (k, k + ropeDim/2).
-// Dimensions past ropeDim pass through unchanged.
+// Dimensions past ropeDim pass through unchanged. cos and sin are glibc's cosf/sinf (see
+// glibc-sincosf.ts), as ggml's rope cache takes them.
 import type { RopeParams } from '../backend.ts';
+import { glibcCosf, glibcSinf } from './glibc-sincosf.ts';
 import { expectShape, type CpuIndex, type CpuTensor } from './resources.ts';
 
 export function rope(q: CpuTensor, k: CpuTensor, positions: CpuIndex, p: RopeParams): void {
@@ -18,8 +20,8 @@ export function rope(q: CpuTensor, k: CpuTensor, positions: CpuIndex, p: RopePar
     let theta = Math.fround(positions.data[r]!);
     for (let i = 0; i < half; i++) {
       const angle = Math.fround(p.freqScale * theta);
-      cos[i] = Math.fround(Math.cos(angle));
-      sin[i] = Math.fround(Math.sin(angle));
+      cos[i] = glibcCosf(angle);
+      sin[i] = glibcSinf(angle);
       theta = Math.fround(theta * thetaScale);
     }
     rotateHeads(q.data, r * q.cols, p.nHeads, p, cos, sin);
