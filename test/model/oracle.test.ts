@@ -7,8 +7,7 @@
 // hold only because the CPU backend replays llama.cpp's float32 kernels (src/backends/cpu/ggml-simd.ts):
 // q, K, V and the attention probabilities are rounded to f16 (activations to 8 bits for quantized
 // weights), so a single-ulp difference upstream flips a rounding and moves later log-probs by up to
-// ~5e-3. Models that do not reach the bounds yet are listed in KNOWN_GAPS with the reason: their test
-// still checks the bounds, is expected to fail them (it.fails), and prints what it measured.
+// ~5e-3 (0.5 for quantized files). A model that cannot reach the bounds goes in KNOWN_GAPS.
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backends/cpu/index.ts';
 import { missingShared, sharedModels, sharedPath } from '../helpers/shared.ts';
@@ -26,18 +25,11 @@ function familyOf(model: string): Family {
 const MAX_DELTA: Record<Family, number> = { F32: 1e-3, F16: 1e-3, BF16: 1e-3, quantized: 5e-2 };
 
 /**
- * Models that miss the issue's bounds today, and why. Every token still matches; in each, one case
- * has an f16/bf16/Q8 rounding that flips against llama.cpp's from some step on (the float32 input of
- * that rounding still differs from llama.cpp's by an ulp somewhere not yet replayed: glibc's
- * cosf/sinf in rope are a candidate), moving the log-probs by the figure given.
+ * Models that miss the issue's bounds, with the reason: their test still checks the issue's bounds,
+ * is expected to fail them (it.fails), and prints what it measured. None today: every shared model
+ * matches llama.cpp's tokens, and its log-probs to ~1e-5.
  */
-const KNOWN_GAPS: Record<string, string> = {
-  'stories260K-F16.gguf': 'one case off by up to 2.4e-3 from step 20',
-  'synth-llama-256-F16.gguf': 'one case off by up to 7.3e-3 from step 16',
-  'synth-qwen2-256-BF16.gguf': 'one step off by 1.1e-2',
-  'synth-llama-256-Q2_K.gguf': 'one case off by up to 0.25 from step 11',
-  'synth-llama-256-Q4_K_M.gguf': 'one step off by 0.15',
-};
+const KNOWN_GAPS: Record<string, string> = {};
 
 const skip = missingShared('oracle');
 const models = skip ? [] : sharedModels();

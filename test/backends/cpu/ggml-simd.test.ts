@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { dotTiny, dotVecF16, dotVecF32, siluRow, vExpf } from '../../../src/backends/cpu/ggml-simd.ts';
+import { glibcCosf, glibcSinf } from '../../../src/backends/cpu/glibc-sincosf.ts';
 
 const fr = Math.fround;
 
@@ -62,5 +63,24 @@ describe('replayed dot products', () => {
   it('ggml_vec_dot_f16: leftovers are summed in double, so short rows are exact', () => {
     const a = Float32Array.from([big, 1, 1, 1]);
     expect(dotVecF16(a, 0, new Float32Array(4).fill(1), 0, 4)).toBe(big + 4);
+  });
+});
+
+describe("glibc's sinf / cosf (rope's cos and sin)", () => {
+  it('returns sinf(34) one ulp below the correctly rounded float, as glibc does', () => {
+    expect(glibcSinf(34)).toBe(Math.fround(0.5290826559066772));
+    expect(Math.fround(Math.sin(34))).toBe(Math.fround(0.529082715511322));
+  });
+
+  it('stays within one ulp of the true sine and cosine', () => {
+    const seed = Date.now();
+    console.log(`glibc sincosf property seed ${seed}`);
+    fc.assert(
+      fc.property(fc.float({ min: -119, max: 119, noNaN: true }), (x) => {
+        const ulp = (v: number): number => 2 ** (Math.floor(Math.log2(Math.abs(v) || 2 ** -126)) - 23);
+        return Math.abs(glibcSinf(x) - Math.sin(x)) <= ulp(Math.sin(x)) && Math.abs(glibcCosf(x) - Math.cos(x)) <= ulp(Math.cos(x));
+      }),
+      { seed },
+    );
   });
 });
