@@ -7,7 +7,8 @@
 // models of the oracle test one flip moves later log-probs by 1e-4..5e-3. Computing "more exactly"
 // (in double) does not help: only the same float32 operations in the same order give the same
 // roundings. So the dot products below keep ggml's SIMD lane layout and reduction trees, products are
-// fused multiply-adds where ggml uses _mm256_fmadd_ps, and exp is ggml's polynomial (ggml_v_expf).
+// fused multiply-adds where ggml uses FMA instructions, and exp is ggml's polynomial (ggml_v_expf).
+// Quantized dots live in quant-dot.ts and kquant-dot.ts, rope's cos/sin in glibc-sincosf.ts.
 //
 // Which kernel llama.cpp runs depends on the number of rows (tokens) in the batch:
 //   - llamafile's tinyBLAS (sgemm.cpp) serves float matmuls only when n >= 2 ("only enable sgemm for
@@ -16,8 +17,10 @@
 //   - otherwise ggml's ggml_vec_dot_f32 / _f16: 4 vectors (a step of 4 x width), a reduction tree,
 //     then the leftover elements one by one;
 //   - BF16 runs AVX-512 BF16's vdpbf16ps in both (tinyBLAS when k % 32 == 0 and n >= 2).
-// Measured against the oracle: AVX-512 (16 lanes) matches llama.cpp's recorded log-probs to ~1e-6 on
-// most steps, AVX2 (8 lanes) does not, so the oracle machine ran AVX-512.
+// Measured against the oracle (test/model/oracle.test.ts): AVX-512 widths with AVX-512 BF16 match
+// llama.cpp's recorded log-probs to ~1e-6 at every step of every shared model; AVX2 widths do not,
+// so the oracle machine ran AVX-512. ISA = 'avx2' switches the F32/F16 dots, softmax and silu to
+// ggml's AVX2 widths (BF16 always replays AVX-512 BF16).
 const fr = Math.fround;
 
 /** fma(a, b, c) rounded to float32. a*b of two floats is exact in double, so one double add then fround. */
@@ -65,8 +68,9 @@ export function dotTiny(a: ArrayLike<number>, aOff: number, b: ArrayLike<number>
 }
 
 /** GCC's _mm512_reduce_add_ps: halves added (8, then 4), then (0+2) + (1+3). */
+const reduceScratch = new Float64Array(8);
 function reduce512(l: Float64Array, o: number): number {
-  const t = new Float64Array(8);
+  const t = reduceScratch;
   for (let i = 0; i < 8; i++) t[i] = fr(l[o + i + 8]! + l[o + i]!);
   const u0 = fr(t[4]! + t[0]!), u1 = fr(t[5]! + t[1]!), u2 = fr(t[6]! + t[2]!), u3 = fr(t[7]! + t[3]!);
   return fr(fr(u0 + u2) + fr(u1 + u3));
@@ -77,7 +81,7 @@ function reduce64(l: Float64Array): number {
   for (let j = 0; j < 16; j++) l[j] = fr(fr(l[j]! + l[32 + j]!) + fr(l[16 + j]! + l[48 + j]!));
   return reduce512(l, 0);
 }
-/** The oracle's llama.cpp ran AVX-512 kernels (AVX2 ones match it far worse); 'avx2' is kept for other references. */
+/** The vector ISA whose kernels are replayed: llama.cpp's oracle ran AVX-512. */
 export const ISA: 'avx512' | 'avx2' = 'avx512';
 export const VW = ISA === 'avx512' ? 16 : 8;
 
