@@ -111,6 +111,15 @@ export interface Backend {
   /** out[r] = x[rows[r]]: picks the rows whose logits are wanted. */
   gatherRows(x: Tensor, rows: IndexTensor, out: Tensor): void;
 
+  /**
+   * Optional, called by the model before a forward pass's ops: for each row of the batch, how many
+   * rows its sequence has in this batch. A backend that replays another engine's kernels (the CPU
+   * oracle picks llama.cpp's single-row or batched kernel) chooses per row with it, so that a row's
+   * arithmetic does not depend on which other sequences share the batch. Tensors with another row
+   * count (the gathered logit rows) hold one row per sequence.
+   */
+  describeBatch?(rowsOfSequence: Int32Array): void;
+
   /** Runs everything enqueued and returns the tensor's contents. */
   read(t: Tensor): Promise<Float32Array>;
   release(r: DeviceResource): void;

@@ -74,6 +74,7 @@ export class Model {
     this.backend.writeIndex(s.slots, batch.slots);
     this.backend.writeIndex(s.positions, batch.positions);
     this.backend.writeIndex(out.pick, batch.logitRows);
+    this.backend.describeBatch?.(rowsOfSequence(batch.slots));
     enqueueForward(this.graph, cache, s, out);
     return this.backend.read(out.logits);
   }
@@ -132,4 +133,11 @@ function cached<T extends { release(): void }>(map: Map<number, T>, key: number,
     map.delete(oldest);
   }
   return s;
+}
+
+/** For each row, how many rows of the batch belong to the same sequence (KV slot). */
+function rowsOfSequence(slots: Int32Array): Int32Array {
+  const count = new Map<number, number>();
+  for (const s of slots) count.set(s, (count.get(s) ?? 0) + 1);
+  return Int32Array.from(slots, (s) => count.get(s)!);
 }

@@ -28,6 +28,7 @@ export function attention(
   positions: CpuIndex,
   p: AttentionParams,
   out: CpuTensor,
+  batched: (r: number) => boolean = () => q.rows >= 2,
 ): void {
   checkLayer(cache, layer);
   const { nHeads, nKvHeads, headDim } = p;
@@ -40,10 +41,7 @@ export function attention(
     throw new RangeError(`attention: ${rows} rows need ${rows} slots and positions, got ${slots.length} and ${positions.length}`);
   }
   const scale = fr(p.scale);
-  // tinyBLAS serves batches of 2+ rows when k (headDim for scores, the padded cell count for V) is a multiple of 8.
-  const batched = rows >= 2;
-  const scoreDot = batched && headDim % VW === 0 ? dotTiny : dotVecF16;
-  const valueDot = batched ? dotTiny : dotVecF16;
+  // (per row: a row's kernel follows its own sequence's rows in the batch, see Backend.describeBatch)
   const group = nHeads / nKvHeads;
   const kc = cache.k[layer]!;
   const vc = cache.v[layer]!;
@@ -58,6 +56,9 @@ export function attention(
     const slot = checkSlot(cache, slots.data[r]!);
     const last = checkPosition(cache, positions.data[r]!);
     const nKv = Math.ceil((last + 1) / KV_PAD) * KV_PAD;
+    const many = batched(r);
+    const scoreDot = many && headDim % VW === 0 ? dotTiny : dotVecF16;
+    const valueDot = many ? dotTiny : dotVecF16;
     for (let h = 0; h < nHeads; h++) {
       const qOff = r * q.cols + h * headDim;
       const kvOff = Math.floor(h / group) * headDim;

@@ -38,6 +38,23 @@ export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   readonly deviceDescription = `CPU (${cpus()[0]?.model.trim() ?? 'unknown'}, TypeScript reference ops)`;
   private readonly live = new Set<CpuResource>();
+  /** Rows per sequence of the current forward pass (describeBatch); undefined when ops are run directly. */
+  private batchLayout: Int32Array | undefined;
+
+  describeBatch(rowsOfSequence: Int32Array): void {
+    this.batchLayout = rowsOfSequence.slice();
+  }
+
+  /**
+   * Whether row r of a tensor of `rows` rows takes llama.cpp's batched kernel: its sequence has two
+   * rows or more in this batch. Without a described batch, the whole tensor counts as one sequence.
+   */
+  private batchedRows(rows: number): (r: number) => boolean {
+    const layout = this.batchLayout;
+    if (!layout) return () => rows >= 2;
+    if (layout.length !== rows) return () => false;
+    return (r) => layout[r]! >= 2;
+  }
 
   /** Keeps `data` as given (no copy): the caller must not modify it afterwards. */
   async uploadWeight(name: string, type: GgmlType, rows: number, cols: number, data: Uint8Array): Promise<Weight> {
@@ -81,7 +98,7 @@ export class CpuBackend implements Backend {
   }
 
   matmul(w: Weight, x: Tensor, out: Tensor, bias?: Weight): void {
-    matmul(this.weight(w), this.tensor(x), this.tensor(out), bias && this.weight(bias));
+    matmul(this.weight(w), this.tensor(x), this.tensor(out), bias && this.weight(bias), this.batchedRows(x.rows));
   }
 
   rope(q: Tensor, k: Tensor, positions: IndexTensor, p: RopeParams): void {
@@ -93,7 +110,7 @@ export class CpuBackend implements Backend {
   }
 
   attention(q: Tensor, cache: KvCache, layer: number, slots: IndexTensor, positions: IndexTensor, p: AttentionParams, out: Tensor): void {
-    attention(this.tensor(q), this.kv(cache), layer, this.index(slots), this.index(positions), p, this.tensor(out));
+    attention(this.tensor(q), this.kv(cache), layer, this.index(slots), this.index(positions), p, this.tensor(out), this.batchedRows(q.rows));
   }
 
   swiglu(gate: Tensor, up: Tensor, out: Tensor): void {

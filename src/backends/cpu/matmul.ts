@@ -19,21 +19,31 @@ type Dot = (a: ArrayLike<number>, aOff: number, b: ArrayLike<number>, bOff: numb
  * or more when k is a multiple of the vector width (32 for BF16), else ggml's vec_dot. Undefined
  * (dotted in double) for any other type.
  */
-function floatKernel(type: GgmlType, rows: number, k: number): Dot | undefined {
-  const tiny = rows >= 2 && k % VW === 0;
+function floatKernel(type: GgmlType, batched: boolean, k: number): Dot | undefined {
+  const tiny = batched && k % VW === 0;
   switch (type) {
     case GgmlType.F32:
       return tiny ? dotTiny : dotVecF32;
     case GgmlType.F16:
       return tiny ? dotTiny : dotVecF16;
     case GgmlType.BF16:
-      return rows >= 2 && k % 32 === 0 ? dotTinyBf16 : dotVecBf16;
+      return batched && k % 32 === 0 ? dotTinyBf16 : dotVecBf16;
     default:
       return undefined;
   }
 }
 
-export function matmul(w: CpuWeight, x: CpuTensor, out: CpuTensor, bias?: CpuWeight): void {
+/**
+ * `batched(r)` says whether row r belongs to a sequence with two rows or more in the batch, which is
+ * what picks llama.cpp's kernel (default: the tensor's rows are one sequence).
+ */
+export function matmul(
+  w: CpuWeight,
+  x: CpuTensor,
+  out: CpuTensor,
+  bias?: CpuWeight,
+  batched: (r: number) => boolean = () => x.rows >= 2,
+): void {
   const n = w.cols;
   if (x.cols !== n) throw new RangeError(`matmul ${w.name}: input rows have ${x.cols} columns, the weight has ${n}`);
   expectShape(`matmul ${w.name} output`, out, x.rows, w.rows);
@@ -43,7 +53,7 @@ export function matmul(w: CpuWeight, x: CpuTensor, out: CpuTensor, bias?: CpuWei
   const nOut = w.rows;
   const scratch = new Float32Array(n);
   if (hasExactDot(w.type)) {
-    legacyMatmul(w, x, o, b);
+    legacyMatmul(w, x, o, b, batched);
     return;
   }
   if (K_TYPES.has(w.type)) {
@@ -51,11 +61,13 @@ export function matmul(w: CpuWeight, x: CpuTensor, out: CpuTensor, bias?: CpuWei
     return;
   }
   const xs = roundForVecDot(w.type, x.data);
-  const kernel = floatKernel(w.type, x.rows, n) ?? dot;
+  const single = floatKernel(w.type, false, n) ?? dot;
+  const many = floatKernel(w.type, true, n) ?? dot;
+  const kernels = Array.from({ length: x.rows }, (_, r) => (batched(r) ? many : single));
   for (let j = 0; j < nOut; j++) {
     const row = w.row(j, scratch);
     for (let r = 0; r < x.rows; r++) {
-      const v = kernel(row, 0, xs, r * n, n);
+      const v = kernels[r]!(row, 0, xs, r * n, n);
       // ggml adds the bias as a separate f32 op.
       o[r * nOut + j] = b ? Math.fround(v) + b[j]! : v;
     }
@@ -80,7 +92,13 @@ function dot(a: ArrayLike<number>, _aOff: number, b: ArrayLike<number>, bOff: nu
 }
 
 /** Legacy-quantized weights against Q8 activations, with ggml's float arithmetic (see quant-dot.ts). */
-function legacyMatmul(w: CpuWeight, x: CpuTensor, o: Float32Array, bias: Float32Array | undefined): void {
+function legacyMatmul(
+  w: CpuWeight,
+  x: CpuTensor,
+  o: Float32Array,
+  bias: Float32Array | undefined,
+  batched: (r: number) => boolean,
+): void {
   const n = w.cols;
   const nb = n / 32;
   const xq = quantizeQ8Rows(x.data);
@@ -88,10 +106,11 @@ function legacyMatmul(w: CpuWeight, x: CpuTensor, o: Float32Array, bias: Float32
   const row = { q: new Int8Array(n), d: new Float64Array(nb), m: new Float64Array(nb) };
   // llama.cpp repacks Q4_0 matrices of 8k rows for its AVX2/AVX-512 gemv/gemm kernels.
   const repacked = w.type === GgmlType.Q4_0 && w.rows % 8 === 0;
+  const rowBatched = Array.from({ length: x.rows }, (_, r) => batched(r));
   for (let j = 0; j < w.rows; j++) {
     splitRow(w.type, w.data.subarray(j * w.rowBytes, (j + 1) * w.rowBytes), w.row(j, scratch), n, row);
     for (let r = 0; r < x.rows; r++) {
-      const v = quantDot(w.type, row, xq, r, nb, x.rows >= 2, repacked);
+      const v = quantDot(w.type, row, xq, r, nb, rowBatched[r]!, repacked);
       o[r * w.rows + j] = bias ? Math.fround(v) + bias[j]! : v;
     }
   }
