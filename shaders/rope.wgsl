@@ -2,6 +2,7 @@
 // one dispatch. One invocation per rotated pair (row, head, i < rope_dim/2). Angles come from a
 // host-computed table cos/sin(pos * freq_scale * base^(-2i/rope_dim)) indexed [pos][i], so the
 // result does not depend on the device's sin/cos accuracy for large arguments.
+// needs: common/exact.wgsl (fmx, mul_rn)
 // neox pairs (i, i + rope_dim/2); normal pairs (2i, 2i+1). Dimensions >= rope_dim pass through.
 struct Params {
   rows: u32,
@@ -20,12 +21,14 @@ struct Params {
 
 override WG: u32 = 64u;
 
+// ggml's x0*cos - x1*sin as GCC contracts it: fma(x0, cos, -(x1*sin)); likewise the second.
 fn rot(x0: f32, x1: f32, cs: vec2<f32>) -> vec2<f32> {
-  return vec2<f32>(x0 * cs.x - x1 * cs.y, x0 * cs.y + x1 * cs.x);
+  return vec2<f32>(fmx(x0, cs.x, -mul_rn(x1, cs.y)), fmx(x0, cs.y, mul_rn(x1, cs.x)));
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  exact_init(nwg);
   let half = P.rope_dim / 2u;
   let heads = P.n_heads + P.n_kv_heads;
   let g = gid.x + gid.y * nwg.x * WG;

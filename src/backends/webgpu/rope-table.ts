@@ -1,7 +1,10 @@
 // Host-computed rope angles: cos/sin for every (position, pair), computed exactly as the CPU
 // reference (and ggml) does: theta starts at the position and is multiplied by the float32 factor
 // base^(-2/ropeDim) pair after pair; the angle is freqScale * theta. A table keeps the GPU result
-// independent of the device's sin/cos accuracy on large arguments.
+// independent of the device's sin/cos accuracy, and cos/sin are glibc's cosf/sinf (the CPU
+// backend's replay), which ggml's rope cache takes: they are not always correctly rounded.
+import { glibcCosf, glibcSinf } from '../cpu/glibc-sincosf.ts';
+
 export function ropeTable(positions: number, ropeDim: number, freqBase: number, freqScale: number): Float32Array {
   const half = ropeDim / 2;
   const t = new Float32Array(positions * half * 2);
@@ -10,8 +13,8 @@ export function ropeTable(positions: number, ropeDim: number, freqBase: number, 
     let theta = Math.fround(p);
     for (let i = 0; i < half; i++) {
       const angle = Math.fround(freqScale * theta);
-      t[(p * half + i) * 2] = Math.cos(angle);
-      t[(p * half + i) * 2 + 1] = Math.sin(angle);
+      t[(p * half + i) * 2] = glibcCosf(angle);
+      t[(p * half + i) * 2 + 1] = glibcSinf(angle);
       theta = Math.fround(theta * thetaScale);
     }
   }

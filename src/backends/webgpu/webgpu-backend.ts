@@ -44,6 +44,11 @@ export interface WebGpuBackendOptions {
    * lavapipe, where every workgroup's redundant rounding costs more than a dispatch.
    */
   readonly fuseDecodeRounding?: boolean;
+  /**
+   * Whether WGSL fma() is fused on this device (probed by createWebGpuBackend: lavapipe's is not,
+   * which Vulkan allows). When not, the exact kernels emulate fused multiply-adds (exact.wgsl).
+   */
+  readonly fmaFused?: boolean;
 }
 
 /** A uniform parameter: a plain number is a u32, { f } an f32. */
@@ -395,7 +400,7 @@ export class WebGpuBackend implements Backend {
   }
 
   swiglu(gate: Tensor, up: Tensor, out: Tensor): void {
-    this.elementwise(KERNELS.swiglu, 'swiglu', gate, up, out);
+    this.elementwise(KERNELS.swiglu, 'swiglu', gate, up, out, [this.tensor(gate).cols]);
   }
 
   add(a: Tensor, b: Tensor, out: Tensor): void {
@@ -542,7 +547,7 @@ export class WebGpuBackend implements Backend {
 
   // ---------------------------------------------------------------- internals
 
-  private elementwise(spec: KernelSpec, what: string, a: Tensor, b: Tensor, out: Tensor): void {
+  private elementwise(spec: KernelSpec, what: string, a: Tensor, b: Tensor, out: Tensor, extra: readonly number[] = []): void {
     const at = this.tensor(a);
     const bt = this.tensor(b);
     const o = this.tensor(out);
@@ -552,7 +557,7 @@ export class WebGpuBackend implements Backend {
     // A written binding may not alias a read one: an aliased input is read through the output.
     const aOut = at.buf === o.buf;
     const bOut = bt.buf === o.buf;
-    this.dispatch(spec, undefined, [n, aOut ? 1 : 0, bOut ? 1 : 0], [aOut ? this.dummy : at.buf, bOut ? this.dummy : bt.buf, o.buf], Math.ceil(n / 256));
+    this.dispatch(spec, undefined, [n, aOut ? 1 : 0, bOut ? 1 : 0, ...extra], [aOut ? this.dummy : at.buf, bOut ? this.dummy : bt.buf, o.buf], Math.ceil(n / 256));
   }
 
   private checkLayer(c: GpuKvCache, layer: number): void {
@@ -604,6 +609,7 @@ export class WebGpuBackend implements Backend {
     const constants: Record<string, number> = {};
     if (spec.wg !== undefined) constants.WG = spec.wg;
     if (nx) constants.NX = nx;
+    if (spec.includes.includes('exact.wgsl')) constants.FMA_FUSED = this.opts.fmaFused === false ? 0 : 1;
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: key, code });
     const pipeline = this.device.createComputePipeline({ label: key, layout: pl, compute: { module, entryPoint: 'main', constants } });
