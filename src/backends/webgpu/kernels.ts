@@ -30,6 +30,7 @@ export const KERNELS = {
   getRows: k('get_rows', ['read', 'read', 'rw'], { dequant: true }),
   matvec: k('matvec', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true }),
   matvecXr: k('matvec_xr', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true, includes: ['half.wgsl'] }),
+  matvecExact: k('matvec_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl'] }),
   matmul: k('matmul', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null }),
   rmsNorm: k('rmsnorm', ['read', 'read', 'rw'], { includes: ['exact.wgsl'] }),
   rope: k('rope', ['rw', 'rw', 'read', 'read'], { includes: ['exact.wgsl'] }),

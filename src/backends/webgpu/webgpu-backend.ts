@@ -49,6 +49,11 @@ export interface WebGpuBackendOptions {
    * which Vulkan allows). When not, the exact kernels emulate fused multiply-adds (exact.wgsl).
    */
   readonly fmaFused?: boolean;
+  /**
+   * Replay llama.cpp's CPU arithmetic bit for bit where a kernel exists for it (default true):
+   * float-weight matmuls and attention; false keeps the faster f32 kernels.
+   */
+  readonly exact?: boolean;
 }
 
 /** A uniform parameter: a plain number is a u32, { f } an f32. */
@@ -75,6 +80,7 @@ export class WebGpuBackend implements Backend {
   readonly deviceBindingBytes: number;
   readonly subgroups: boolean;
   readonly fuseDecodeRounding: boolean;
+  readonly exact: boolean;
 
   private readonly device: GPUDevice;
   private readonly arena: UniformArena;
@@ -113,6 +119,7 @@ export class WebGpuBackend implements Backend {
     this.subgroups = opened.subgroups;
     this.deviceDescription = opened.description;
     this.fuseDecodeRounding = opts.fuseDecodeRounding ?? !opened.software;
+    this.exact = opts.exact ?? true;
     const deviceMax = Math.min(opened.limits.maxStorageBufferBindingSize, opened.limits.maxBufferSize);
     this.deviceBindingBytes = deviceMax & ~3;
     this.maxBindingBytes = Math.min(deviceMax, opts.maxBindingBytes ?? deviceMax) & ~3;
@@ -311,6 +318,14 @@ export class WebGpuBackend implements Backend {
     const mode = actRoundMode(w.type);
     // Decode of one row with f16/bf16/q8_0 rounding: round inside the matvec (no extra dispatch),
     // unless a rounded copy of x is already at hand.
+    const exactKind = this.exact ? floatKernelKind(w.type, xt.rows, w.cols) : undefined;
+    if (exactKind !== undefined) {
+      const xBuf = this.roundedActivations(xt, w.type);
+      for (const part of w.parts) {
+        this.dispatch(KERNELS.matvecExact, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, exactKind], [part.buf, xBuf, o.buf, biasBuf], xt.rows * part.rows);
+      }
+      return;
+    }
     const fuseRound = this.fuseDecodeRounding && xt.rows === 1 && mode >= 1 && mode <= 3 && xt.cols <= MATVEC_XR_MAX_COLS && !this.rounded.get(xt.buf.id)?.get(mode)?.fresh;
     const xBuf = fuseRound ? xt.buf : this.roundedActivations(xt, w.type);
     for (const part of w.parts) {
@@ -841,6 +856,24 @@ export class WebGpuBackend implements Backend {
   }
   private kv(c: KvCache): GpuKvCache {
     return this.alive(asKv(c));
+  }
+}
+
+/**
+ * matvec_exact.wgsl's kind for float weights: the kernel llama.cpp's CPU backend runs for this type
+ * and batch (see src/backends/cpu/matmul.ts); undefined for quantized types.
+ */
+export function floatKernelKind(type: GgmlType, rows: number, k: number): number | undefined {
+  const tiny = rows >= 2 && k % 16 === 0;
+  switch (type) {
+    case GgmlType.F32:
+      return tiny ? 2 : 0;
+    case GgmlType.F16:
+      return tiny ? 2 : 1;
+    case GgmlType.BF16:
+      return rows >= 2 && k % 32 === 0 ? 4 : 3;
+    default:
+      return undefined;
   }
 }
 
