@@ -36,6 +36,7 @@ export const KERNELS = {
   rope: k('rope', ['rw', 'rw', 'read', 'read'], { includes: ['exact.wgsl'] }),
   kvStore: k('kv_store', ['read', 'read', 'read', 'read', 'rw', 'rw']),
   attention: k('attention', ['read', 'read', 'read', 'read', 'read', 'rw'], { reduce: true, includes: ['half.wgsl'] }),
+  attentionExact: k('attention_exact', ['read', 'read', 'read', 'read', 'read', 'rw'], { includes: ['exact.wgsl'] }),
   swiglu: k('swiglu', ['read', 'read', 'rw'], { wg: 256, includes: ['exact.wgsl'] }),
   add: k('add', ['read', 'read', 'rw'], { wg: 256 }),
   actRound: k('act_round', ['read', 'rw'], { includes: ['half.wgsl'] }),
@@ -50,3 +51,5 @@ export const MATMUL_TILE = 64;
 export const MATVEC_ROWS_PER_GROUP = 4;
 /** Largest x row matvec_xr.wgsl rounds in workgroup memory (its MAX_COLS). */
 export const MATVEC_XR_MAX_COLS = 2048;
+/** Cached positions up to which attention_exact.wgsl keeps a row's scores in workgroup memory (its MAX_CTX). */
+export const ATTENTION_EXACT_MAX_CTX = 2048;

@@ -10,7 +10,7 @@ import { GgmlType, TYPE_LAYOUT, typeName } from '../../gguf/types.ts';
 import { dequantizeTensor, UnsupportedTensorTypeError } from '../../quant/registry.ts';
 import type { AttentionParams, Backend, DeviceResource, IndexTensor, KvCache, KvCacheSpec, RopeParams, Tensor, Weight } from '../backend.ts';
 import { formatBytes, type OpenedDevice } from './device.ts';
-import { KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, type KernelSpec } from './kernels.ts';
+import { ATTENTION_EXACT_MAX_CTX, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, type KernelSpec } from './kernels.ts';
 import {
   asIndex,
   asKv,
@@ -405,8 +405,11 @@ export class WebGpuBackend implements Backend {
     expectShape('attention output', o, rows, nHeads * headDim);
     if (o.buf === qt.buf) throw new RangeError('attention: the output must not alias q');
     this.checkSlotsPositions('attention', c, s, pos, rows);
+    let maxPos = 0;
+    for (const v of pos.host) maxPos = Math.max(maxPos, v);
+    const exact = this.exact && Math.ceil((maxPos + 1) / 32) * 32 <= ATTENTION_EXACT_MAX_CTX;
     this.dispatch(
-      KERNELS.attention,
+      exact ? KERNELS.attentionExact : KERNELS.attention,
       undefined,
       [rows, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }],
       [qt.buf, c.k[layer]!, c.v[layer]!, s.buf, pos.buf, o.buf],

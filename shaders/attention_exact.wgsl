@@ -1,0 +1,188 @@
+// attention_exact: causal GQA attention with llama.cpp's CPU arithmetic (without flash attention),
+// bit for bit as src/backends/cpu/attention.ts replays it:
+//   scores = K·q (q rounded to f16; ggml_vec_dot_f16 for one row, tinyBLAS for batches when
+//   head_dim % 16 == 0) times scale; soft_max: ggml_v_expf(s - max), each 16-cell block summed by
+//   the AVX-512 tree and the blocks added in double (float-float here), times (float)(1/sum), rounded
+//   to f16; out = V·p over the cells padded to 32 (vec_dot_f16 / tinyBLAS again).
+// One workgroup of 64 per (row, head); the scores of up to MAX_CTX positions stay in workgroup memory.
+// needs: common/exact.wgsl
+struct Params {
+  rows: u32,
+  n_heads: u32,
+  n_kv_heads: u32,
+  head_dim: u32,
+  kv_dim: u32,
+  context: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> Q: array<f32>;
+@group(0) @binding(2) var<storage, read> KC: array<u32>;
+@group(0) @binding(3) var<storage, read> VC: array<u32>;
+@group(0) @binding(4) var<storage, read> SLOTS: array<i32>;
+@group(0) @binding(5) var<storage, read> POS: array<i32>;
+@group(0) @binding(6) var<storage, read_write> OUT: array<f32>;
+
+override WG: u32 = 64u;
+const MAX_CTX: u32 = 2048u;
+
+var<workgroup> q_sh: array<f32, 256>;
+var<workgroup> p_sh: array<f32, MAX_CTX>;
+var<workgroup> lanes: array<f32, 64>;
+var<workgroup> ffp: array<vec2<f32>, 64>;
+var<workgroup> n_sh: u32;
+
+var<private> kbase: u32;
+
+fn half_at(buf_word: u32, e: u32) -> f32 {
+  return half_to_f32((buf_word >> ((e & 1u) * 16u)) & 0xffffu);
+}
+
+fn k_at(t: u32, e: u32) -> f32 {
+  let kvp = P.kv_dim / 2u;
+  return half_at(KC[kbase + t * kvp + (e >> 1u)], e);
+}
+
+fn v_at(t: u32, e: u32) -> f32 {
+  let kvp = P.kv_dim / 2u;
+  return half_at(VC[kbase + t * kvp + (e >> 1u)], e);
+}
+
+fn score(t: u32, tiny: bool) -> f32 {
+  let hd = P.head_dim;
+  if (tiny) {
+    var l: array<f32, 16>;
+    for (var i = 0u; i < hd; i += 16u) {
+      for (var c = 0u; c < 16u; c++) { l[c] = fmx(k_at(t, i + c), q_sh[i + c], l[c]); }
+    }
+    return reduce16(l);
+  }
+  let np = hd - hd % 64u;
+  var d = vec2<f32>(0.0);
+  if (np > 0u) {
+    var m: array<f32, 16>;
+    for (var c = 0u; c < 16u; c++) {
+      var l0 = 0.0; var l1 = 0.0; var l2 = 0.0; var l3 = 0.0;
+      for (var i = 0u; i < np; i += 64u) {
+        l0 = fmx(k_at(t, i + c), q_sh[i + c], l0);
+        l1 = fmx(k_at(t, i + 16u + c), q_sh[i + 16u + c], l1);
+        l2 = fmx(k_at(t, i + 32u + c), q_sh[i + 32u + c], l2);
+        l3 = fmx(k_at(t, i + 48u + c), q_sh[i + 48u + c], l3);
+      }
+      m[c] = (l0 + l2) + (l1 + l3);
+    }
+    d.x = reduce16(m);
+  }
+  for (var i = np; i < hd; i++) { d = ff_add_f(d, mul_rn(k_at(t, i), q_sh[i])); }
+  return ff_round(d);
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) j: u32) {
+  exact_init(nwg);
+  let task = wid.x + wid.y * nwg.x;
+  if (task >= P.rows * P.n_heads) { return; }
+  let r = task / P.n_heads;
+  let h = task % P.n_heads;
+  let hd = P.head_dim;
+  let kvh = h / (P.n_heads / P.n_kv_heads);
+  let qb = r * P.n_heads * hd + h * hd;
+  for (var d = j; d < hd; d += 64u) { q_sh[d] = to_f16(Q[qb + d]); }
+  if (j == 0u) { n_sh = u32(POS[r]) + 1u; }
+  let n = workgroupUniformLoad(&n_sh);
+  let nkv = (n + 31u) / 32u * 32u;
+  kbase = u32(SLOTS[r]) * P.context * (P.kv_dim / 2u) + kvh * (hd / 2u);
+  let batched = P.rows >= 2u;
+  let tiny = batched && hd % 16u == 0u;
+
+  var mx = -f32_inf();
+  for (var t = j; t < n; t += 64u) {
+    let s = mul_rn(score(t, tiny), P.scale);
+    p_sh[t] = s;
+    mx = max(mx, s);
+  }
+  lanes[j] = mx;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) {
+    if (j < s) { lanes[j] = max(lanes[j], lanes[j + s]); }
+    workgroupBarrier();
+  }
+  mx = lanes[0];
+  workgroupBarrier();
+
+  var sum = vec2<f32>(0.0);
+  for (var b = j * 16u; b < n; b += 64u * 16u) {
+    var e: array<f32, 16>;
+    for (var c = 0u; c < 16u; c++) {
+      let t = b + c;
+      if (t < n) { e[c] = v_expf(opq(p_sh[t] - mx)); p_sh[t] = e[c]; } else { e[c] = 0.0; }
+    }
+    sum = ff_add_f(sum, reduce16(e));
+  }
+  ffp[j] = sum;
+  workgroupBarrier();
+  for (var s = 32u; s > 0u; s >>= 1u) {
+    if (j < s) { ffp[j] = ff_add(ffp[j], ffp[j + s]); }
+    workgroupBarrier();
+  }
+  let tot = ffp[0];
+  // (float)(1 / sum) for the double sum hi + lo: one Newton correction of 1/hi.
+  let q0 = div_rn(1.0, tot.x);
+  let res = opq(fmx(-q0, tot.x, 1.0) - mul_rn(q0, tot.y));
+  let inv = fmx(q0, res, q0);
+  workgroupBarrier();
+  for (var t = j; t < nkv; t += 64u) {
+    if (t < n) { p_sh[t] = to_f16(mul_rn(p_sh[t], inv)); } else { p_sh[t] = 0.0; }
+  }
+  workgroupBarrier();
+
+  let ob = r * P.n_heads * hd + h * hd;
+  if (batched) {
+    // tinyBLAS over the padded cells: 16 lanes per output, 4 outputs per round.
+    let lane = j % 16u;
+    let sub = j / 16u;
+    for (var i0 = 0u; i0 < hd; i0 += 4u) {
+      let i = i0 + sub;
+      var acc = 0.0;
+      if (i < hd) {
+        for (var t = lane; t < nkv; t += 16u) {
+          var v = 0.0;
+          if (t < n) { v = v_at(t, i); }
+          acc = fmx(v, p_sh[t], acc);
+        }
+      }
+      lanes[j] = acc;
+      workgroupBarrier();
+      if (lane == 0u && i < hd) {
+        var l: array<f32, 16>;
+        for (var c = 0u; c < 16u; c++) { l[c] = lanes[j + c]; }
+        OUT[ob + i] = reduce16(l);
+      }
+      workgroupBarrier();
+    }
+  } else {
+    let np = nkv - nkv % 64u;
+    for (var i = 0u; i < hd; i++) {
+      var acc = 0.0;
+      for (var t = j; t < np; t += 64u) {
+        var v = 0.0;
+        if (t < n) { v = v_at(t, i); }
+        acc = fmx(v, p_sh[t], acc);
+      }
+      lanes[j] = acc;
+      workgroupBarrier();
+      if (j == 0u) {
+        var d = vec2<f32>(0.0);
+        if (np > 0u) {
+          var m: array<f32, 16>;
+          for (var c = 0u; c < 16u; c++) { m[c] = (lanes[c] + lanes[32u + c]) + (lanes[16u + c] + lanes[48u + c]); }
+          d.x = reduce16(m);
+        }
+        for (var t = np; t < n; t++) { d = ff_add_f(d, mul_rn(v_at(t, i), p_sh[t])); }
+        OUT[ob + i] = ff_round(d);
+      }
+      workgroupBarrier();
+    }
+  }
+}
