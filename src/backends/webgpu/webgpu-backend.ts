@@ -40,8 +40,8 @@ export interface WebGpuBackendOptions {
   readonly timestamps?: boolean;
   /**
    * One-row matmuls round x inside the matvec (matvec_xr.wgsl) instead of a separate act_round
-   * dispatch. Default: on for hardware GPUs (dispatch-bound), off for software adapters such as
-   * lavapipe, where every workgroup's redundant rounding costs more than a dispatch.
+   * dispatch. Default off: on the H100 a 1B Q4_0 decoded at 83 tok/s with the separate pass and
+   * 62 tok/s fused (every workgroup repeats the rounding), and on lavapipe the same holds.
    */
   readonly fuseDecodeRounding?: boolean;
   /**
@@ -118,7 +118,7 @@ export class WebGpuBackend implements Backend {
     this.device = opened.device;
     this.subgroups = opened.subgroups;
     this.deviceDescription = opened.description;
-    this.fuseDecodeRounding = opts.fuseDecodeRounding ?? !opened.software;
+    this.fuseDecodeRounding = opts.fuseDecodeRounding ?? false;
     this.exact = opts.exact ?? true;
     const deviceMax = Math.min(opened.limits.maxStorageBufferBindingSize, opened.limits.maxBufferSize);
     this.deviceBindingBytes = deviceMax & ~3;

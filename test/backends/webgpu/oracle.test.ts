@@ -25,18 +25,16 @@ function familyOf(model: string): Family {
 const TARGET: Record<Family, number> = { F32: 1e-3, F16: 1e-3, BF16: 1e-3, quantized: 5e-2 };
 
 /**
- * What this backend must reach: the CPU engine's bounds (test/model/oracle.test.ts), for the same
- * reason (the synthetic models amplify any one f16/Q8 rounding flip), except F32 at 2e-2: the GPU
- * accumulates in f32 where the CPU reference uses double, which flips a few more f16 roundings of
- * attention probabilities (measured 1.2e-2 on stories260K vs the CPU's 5.3e-3; forward logits of
- * the two backends agree to NMSE 1.4e-9 on that model).
+ * Float files meet the issue's rule exactly as the CPU engine does: the exact kernels (matvec_exact,
+ * attention_exact, rmsnorm/rope/swiglu over common/exact.wgsl) replay the CPU backend's float32
+ * arithmetic bit for bit (measured ~2e-6 on lavapipe, the CPU engine's own figure).
+ * Quantized files are a known gap: their matmuls still dot dequantized weights with Q8-rounded
+ * activations in f32 instead of replaying ggml's integer dots (src/backends/cpu/quant-dot.ts,
+ * kquant-dot.ts), so one 8-bit activation flip moves later log-probs past 5e-2 (measured on
+ * lavapipe: stories260K-Q4_K_M 1.5e-1, -Q2_K 1.6e-1, synth-qwen2-256-Q8_0 4.9e-1 with one
+ * divergence). Those run as it.fails with their figures printed, so the day they pass, the test says so.
  */
-const BOUNDS: Record<Family, { maxDelta: number; minMatched: number; noMismatch: boolean }> = {
-  F32: { maxDelta: 2e-2, minMatched: 0, noMismatch: true },
-  F16: { maxDelta: 3e-2, minMatched: 0, noMismatch: true },
-  BF16: { maxDelta: 0.25, minMatched: 0.85, noMismatch: false },
-  quantized: { maxDelta: 1.0, minMatched: 0.5, noMismatch: false },
-};
+const KNOWN_GAP: ReadonlySet<Family> = new Set(['quantized']);
 
 const LAVAPIPE_SUBSET = [
   'stories260K.gguf',
@@ -73,7 +71,8 @@ describe.skipIf(!present || skip !== undefined)('oracle: WebGPU backend vs llama
   });
 
   for (const model of models) {
-    it(model, async () => {
+    const test = KNOWN_GAP.has(familyOf(model)) ? it.fails : it;
+    test(model, async () => {
       const backend = gpu!;
       const base = backend.memoryInUse();
       const oracle = readOracle(sharedPath('oracle', model.replace(/\.gguf$/, '.json')));
@@ -89,11 +88,9 @@ describe.skipIf(!present || skip !== undefined)('oracle: WebGPU backend vs llama
           (nearTies.length ? `; near ties: ${nearTies.join(', ')}` : '') +
           (mismatches.length ? `; diverged: ${mismatches.join('; ')}` : ''),
       );
-      const bound = BOUNDS[family];
-      expect(r.maxDelta).toBeLessThanOrEqual(bound.maxDelta);
-      if (bound.noMismatch) expect(mismatches).toEqual([]);
-      else expect(r.matched / r.total).toBeGreaterThanOrEqual(bound.minMatched);
       expect(backend.memoryInUse()).toBe(base);
+      expect(r.maxDelta).toBeLessThanOrEqual(TARGET[family]);
+      expect(mismatches).toEqual([]);
     });
   }
 });
