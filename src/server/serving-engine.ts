@@ -1,23 +1,13 @@
 // What the HTTP layer needs from an engine. InferenceEngine (src/engine/engine.ts) satisfies it;
 // unit tests of the HTTP layer inject a small deterministic fake with the same shape.
-import type { ChatMessage, GenerateOptions, GenerateResult, Prompt, StreamChunk } from '../engine/types.ts';
+import type { ChatMessage, EngineStats, GenerateOptions, GenerateResult, Prompt, StreamChunk } from '../engine/types.ts';
 
-/** Engine counters and gauges, read by /metrics and by tests (slotsBusy back to 0 after a disconnect). */
-export interface ServingStats {
-  activeSequences: number;
-  queued: number;
-  slotsTotal: number;
-  slotsBusy: number;
-  kvCacheUsedTokens: number;
-  kvCacheTotalTokens: number;
-  promptTokensTotal: number;
-  generatedTokensTotal: number;
-  requestsTotal: number;
-  /** Forward batches run so far (optional: engines that batch report it). */
-  stepsTotal?: number;
-  /** Prompt tokens served from a slot's cached K/V instead of being recomputed (optional). */
-  promptTokensCachedTotal?: number;
-}
+/**
+ * Engine counters and gauges, read by /metrics and by tests (slotsBusy back to 0 after a disconnect).
+ * The batching-specific counters are optional so that simple fakes can serve the HTTP tests.
+ */
+export type ServingStats = Omit<EngineStats, 'stepsTotal' | 'promptTokensCachedTotal'> &
+  Partial<Pick<EngineStats, 'stepsTotal' | 'promptTokensCachedTotal'>>;
 
 /**
  * A token stream. The final GenerateResult (for `usage` and `finish_reason`) comes from `result()`
