@@ -14,6 +14,8 @@ struct Params {
   kv_dim: u32,
   context: u32,
   scale: f32,
+  row_lo: u32,
+  batched: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -83,7 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   exact_init(nwg);
   let task = wid.x + wid.y * nwg.x;
   if (task >= P.rows * P.n_heads) { return; }
-  let r = task / P.n_heads;
+  let r = P.row_lo + task / P.n_heads;
   let h = task % P.n_heads;
   let hd = P.head_dim;
   let kvh = h / (P.n_heads / P.n_kv_heads);
@@ -93,7 +95,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let n = workgroupUniformLoad(&n_sh);
   let nkv = (n + 31u) / 32u * 32u;
   kbase = u32(SLOTS[r]) * P.context * (P.kv_dim / 2u) + kvh * (hd / 2u);
-  let batched = P.rows >= 2u;
+  // llama.cpp's batched kernels only for rows whose sequence has >= 2 rows in the batch (host-decided).
+  let batched = P.batched != 0u;
   let tiny = batched && hd % 16u == 0u;
 
   var mx = -f32_inf();

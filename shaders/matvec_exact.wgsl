@@ -8,7 +8,8 @@
 //   kind 3 ggml_vec_dot_bf16: two 16-lane vdpbf16ps accumulators over steps of 64, each reduced and
 //          added in double, leftovers in double;
 //   kind 4 tinyBLAS BF16 (batches, k % 32 == 0): 16 vdpbf16ps lanes, one reduction.
-// One workgroup of 64 invocations per output: invocation j is SIMD lane j.
+// One workgroup of 64 invocations per output: invocation j is SIMD lane j. A dispatch covers x rows
+// row_lo.. of one kind (the host splits a batch into runs of rows that take the same kernel).
 // needs: a dequant type (dq1), common/exact.wgsl
 struct Params {
   cols: u32,
@@ -18,6 +19,7 @@ struct Params {
   out_offset: u32,
   has_bias: u32,
   kind: u32,
+  row_lo: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -40,7 +42,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   exact_init(nwg);
   let task = wid.x + wid.y * nwg.x;
   let o = task % P.w_rows;
-  let r = task / P.w_rows;
+  let r = P.row_lo + task / P.w_rows;
   let n = P.cols;
   let rb = o * P.row_bytes;
   let xb = r * n;

@@ -81,6 +81,8 @@ export class WebGpuBackend implements Backend {
   readonly subgroups: boolean;
   readonly fuseDecodeRounding: boolean;
   readonly exact: boolean;
+  /** Rows per sequence of the current forward pass (describeBatch); undefined when ops are run directly. */
+  private batchLayout: Int32Array | undefined;
 
   private readonly device: GPUDevice;
   private readonly arena: UniformArena;
@@ -299,6 +301,31 @@ export class WebGpuBackend implements Backend {
     );
   }
 
+  describeBatch(rowsOfSequence: Int32Array): void {
+    this.batchLayout = rowsOfSequence.slice();
+  }
+
+  /**
+   * The rows of a tensor of `rows` rows as runs of consecutive rows that take the same llama.cpp
+   * kernel, as the CPU backend decides it: batched only when the row's sequence has two rows or more
+   * in the described batch; a tensor of another row count (gathered logit rows) holds single rows;
+   * without a described batch the whole tensor counts as one sequence. The exact kernels run once
+   * per run, so that a sequence's arithmetic does not depend on its neighbours in the batch.
+   */
+  private kernelRuns(rows: number): { lo: number; n: number; batched: boolean }[] {
+    const layout = this.batchLayout;
+    if (!layout) return [{ lo: 0, n: rows, batched: rows >= 2 }];
+    if (layout.length !== rows) return [{ lo: 0, n: rows, batched: false }];
+    const runs: { lo: number; n: number; batched: boolean }[] = [];
+    for (let r = 0; r < rows; r++) {
+      const batched = layout[r]! >= 2;
+      const last = runs[runs.length - 1];
+      if (last && last.batched === batched) last.n++;
+      else runs.push({ lo: r, n: 1, batched });
+    }
+    return runs;
+  }
+
   matmul(weight: Weight, x: Tensor, out: Tensor, bias?: Weight): void {
     const w = this.weight(weight);
     const xt = this.tensor(x);
@@ -318,11 +345,13 @@ export class WebGpuBackend implements Backend {
     const mode = actRoundMode(w.type);
     // Decode of one row with f16/bf16/q8_0 rounding: round inside the matvec (no extra dispatch),
     // unless a rounded copy of x is already at hand.
-    const exactKind = this.exact ? floatKernelKind(w.type, xt.rows, w.cols) : undefined;
-    if (exactKind !== undefined) {
+    if (this.exact && floatKernelKind(w.type, 1, w.cols) !== undefined) {
       const xBuf = this.roundedActivations(xt, w.type);
-      for (const part of w.parts) {
-        this.dispatch(KERNELS.matvecExact, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, exactKind], [part.buf, xBuf, o.buf, biasBuf], xt.rows * part.rows);
+      for (const run of this.kernelRuns(xt.rows)) {
+        const kind = floatKernelKind(w.type, run.batched ? 2 : 1, w.cols)!;
+        for (const part of w.parts) {
+          this.dispatch(KERNELS.matvecExact, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo], [part.buf, xBuf, o.buf, biasBuf], run.n * part.rows);
+        }
       }
       return;
     }
@@ -408,13 +437,15 @@ export class WebGpuBackend implements Backend {
     let maxPos = 0;
     for (const v of pos.host) maxPos = Math.max(maxPos, v);
     const exact = this.exact && Math.ceil((maxPos + 1) / 32) * 32 <= ATTENTION_EXACT_MAX_CTX;
-    this.dispatch(
-      exact ? KERNELS.attentionExact : KERNELS.attention,
-      undefined,
-      [rows, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }],
-      [qt.buf, c.k[layer]!, c.v[layer]!, s.buf, pos.buf, o.buf],
-      rows * nHeads,
-    );
+    const bufs = [qt.buf, c.k[layer]!, c.v[layer]!, s.buf, pos.buf, o.buf];
+    if (!exact) {
+      this.dispatch(KERNELS.attention, undefined, [rows, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }], bufs, rows * nHeads);
+      return;
+    }
+    for (const run of this.kernelRuns(rows)) {
+      const params = [run.n, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }, run.lo, run.batched ? 1 : 0];
+      this.dispatch(KERNELS.attentionExact, undefined, params, bufs, run.n * nHeads);
+    }
   }
 
   swiglu(gate: Tensor, up: Tensor, out: Tensor): void {
