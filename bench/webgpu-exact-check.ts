@@ -6,6 +6,7 @@
 import type { Backend } from '../src/backends/backend.ts';
 import { CpuBackend } from '../src/backends/cpu/index.ts';
 import { createWebGpuBackend } from '../src/backends/webgpu/index.ts';
+import { typeName } from '../src/gguf/types.ts';
 import { readOracle, runOracle } from '../test/model/oracle-runner.ts';
 
 const shared = process.env.ROCFORGE_SHARED ?? '../shared';
@@ -48,11 +49,12 @@ const tee: Backend = {
   createTensor(rows, cols) { return { kind: 'tensor', rows, cols, c: cpu.createTensor(rows, cols), g: gpu.createTensor(rows, cols) } as any; },
   createIndex(n) { return { kind: 'index', length: n, c: cpu.createIndex(n), g: gpu.createIndex(n) } as any; },
   createKvCache(s) { return { kind: 'kv', ...s, c: cpu.createKvCache(s), g: gpu.createKvCache(s) } as any; },
+  describeBatch(rows: Int32Array) { cpu.describeBatch(rows); gpu.describeBatch(rows); },
   writeTensor(t: any, d) { cpu.writeTensor(t.c, d); gpu.writeTensor(t.g, d); },
   writeIndex(t: any, d) { cpu.writeIndex(t.c, d); gpu.writeIndex(t.g, d); },
   getRows(w: any, i: any, o: any) { cpu.getRows(w.c, i.c, o.c); gpu.getRows(w.g, i.g, o.g); snap('getRows', o); },
   rmsNorm(x: any, w: any, e, o: any) { sync(x); cpu.rmsNorm(x.c, w.c, e, o.c); gpu.rmsNorm(x.g, w.g, e, o.g); snap('rmsNorm', o); },
-  matmul(w: any, x: any, o: any, b?: any) { sync(x); cpu.matmul(w.c, x.c, o.c, b?.c); gpu.matmul(w.g, x.g, o.g, b?.g); snap(`matmul t${w.type} ${w.cols}${x.rows > 1 ? ' batch' : ''}`, o); },
+  matmul(w: any, x: any, o: any, b?: any) { sync(x); cpu.matmul(w.c, x.c, o.c, b?.c); gpu.matmul(w.g, x.g, o.g, b?.g); snap(`matmul ${typeName(w.type)} ${w.cols}${x.rows > 1 ? ' batch' : ''}`, o); },
   rope(q: any, k: any, p: any, rp) { sync(q, k); cpu.rope(q.c, k.c, p.c, rp); gpu.rope(q.g, k.g, p.g, rp); snap('rope q', q); snap('rope k', k); },
   storeKv(c: any, l, k: any, v: any, s: any, p: any) { sync(k, v); cpu.storeKv(c.c, l, k.c, v.c, s.c, p.c); gpu.storeKv(c.g, l, k.g, v.g, s.g, p.g); },
   attention(q: any, c: any, l, s: any, p: any, ap, o: any) { sync(q); cpu.attention(q.c, c.c, l, s.c, p.c, ap, o.c); gpu.attention(q.g, c.g, l, s.g, p.g, ap, o.g); snap(`attention${q.rows > 1 ? ' batch' : ''}`, o); },

@@ -18,3 +18,12 @@ fn dq4(rb: u32, i: u32) -> vec4<f32> {
 fn dq1(rb: u32, i: u32) -> f32 {
   return dq4(rb, i & ~3u)[i & 3u];
 }
+
+// Integer quants (table values) of elements j..j+3 of the block at byte b (exact kernels; scale at b, no min).
+const Q_HAS_MIN: bool = false;
+var<private> IQ4NL_INTS: array<i32, 16> = array<i32, 16>(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+fn qi4(b: u32, j: u32) -> vec4<i32> {
+  let q = bytes4(ld_u32(b + 2u + (j & 15u)));
+  let n = select(q & vec4<u32>(0xFu), q >> vec4<u32>(4u), j >= 16u);
+  return vec4<i32>(IQ4NL_INTS[n.x], IQ4NL_INTS[n.y], IQ4NL_INTS[n.z], IQ4NL_INTS[n.w]);
+}

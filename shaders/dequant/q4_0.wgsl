@@ -14,3 +14,10 @@ fn dq4(rb: u32, i: u32) -> vec4<f32> {
 fn dq1(rb: u32, i: u32) -> f32 {
   return dq4(rb, i & ~3u)[i & 3u];
 }
+
+// Integer quants of elements j..j+3 of the block at byte b (exact kernels; scale at b, no min).
+const Q_HAS_MIN: bool = false;
+fn qi4(b: u32, j: u32) -> vec4<i32> {
+  let q = bytes4(ld_u32(b + 2u + (j & 15u)));
+  return vec4<i32>(select(q & vec4<u32>(0xFu), q >> vec4<u32>(4u), j >= 16u)) - 8;
+}

@@ -11,3 +11,9 @@ fn dq4(rb: u32, i: u32) -> vec4<f32> {
 fn dq1(rb: u32, i: u32) -> f32 {
   return dq4(rb, i & ~3u)[i & 3u];
 }
+
+// Integer quants of elements j..j+3 of the block at byte b (exact kernels; scale at b, no min).
+const Q_HAS_MIN: bool = false;
+fn qi4(b: u32, j: u32) -> vec4<i32> {
+  return sbytes4(ld_u32(b + 2u + j));
+}

@@ -31,6 +31,8 @@ export const KERNELS = {
   matvec: k('matvec', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true }),
   matvecXr: k('matvec_xr', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true, includes: ['half.wgsl'] }),
   matvecExact: k('matvec_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl'] }),
+  matvecQ8Exact: k('matvec_q8_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl'] }),
+  q8Quant: k('q8_quant', ['read', 'rw'], { includes: ['exact.wgsl'] }),
   matmul: k('matmul', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null }),
   rmsNorm: k('rmsnorm', ['read', 'read', 'rw'], { includes: ['exact.wgsl'] }),
   rope: k('rope', ['rw', 'rw', 'read', 'read'], { includes: ['exact.wgsl'] }),
@@ -53,3 +55,5 @@ export const MATVEC_ROWS_PER_GROUP = 4;
 export const MATVEC_XR_MAX_COLS = 2048;
 /** Cached positions up to which attention_exact.wgsl keeps a row's scores in workgroup memory (its MAX_CTX). */
 export const ATTENTION_EXACT_MAX_CTX = 2048;
+/** u32 words per 32-element block of q8_quant.wgsl's output (8 of packed quants, d, s). */
+export const Q8_BLOCK_WORDS = 10;

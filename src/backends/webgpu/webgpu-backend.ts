@@ -10,7 +10,7 @@ import { GgmlType, TYPE_LAYOUT, typeName } from '../../gguf/types.ts';
 import { dequantizeTensor, UnsupportedTensorTypeError } from '../../quant/registry.ts';
 import type { AttentionParams, Backend, DeviceResource, IndexTensor, KvCache, KvCacheSpec, RopeParams, Tensor, Weight } from '../backend.ts';
 import { formatBytes, type OpenedDevice } from './device.ts';
-import { ATTENTION_EXACT_MAX_CTX, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, type KernelSpec } from './kernels.ts';
+import { ATTENTION_EXACT_MAX_CTX, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, Q8_BLOCK_WORDS, type KernelSpec } from './kernels.ts';
 import {
   asIndex,
   asKv,
@@ -60,6 +60,8 @@ export interface WebGpuBackendOptions {
 type Param = number | { readonly f: number };
 
 const MAX_GROUPS = 65535;
+/** Key of the Q8-quantized copy of a tensor among its rounded copies (act_round modes are 1..4). */
+const Q8_EXACT_KEY = 100;
 
 interface Pipeline {
   readonly pipeline: GPUComputePipeline;
@@ -345,6 +347,17 @@ export class WebGpuBackend implements Backend {
     const mode = actRoundMode(w.type);
     // Decode of one row with f16/bf16/q8_0 rounding: round inside the matvec (no extra dispatch),
     // unless a rounded copy of x is already at hand.
+    if (this.exact && legacyKernelKind(w.type, false, w.rows) !== undefined && w.cols % 32 === 0) {
+      const xq = this.quantizedActivations(xt);
+      for (const run of this.kernelRuns(xt.rows)) {
+        const kind = legacyKernelKind(w.type, run.batched, w.rows)!;
+        for (const part of w.parts) {
+          const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo, run.n];
+          this.dispatch(KERNELS.matvecQ8Exact, w.storedType, params, [part.buf, xq, o.buf, biasBuf], Math.ceil((run.n * part.rows) / 64));
+        }
+      }
+      return;
+    }
     if (this.exact && floatKernelKind(w.type, 1, w.cols) !== undefined) {
       const xBuf = this.roundedActivations(xt, w.type);
       for (const run of this.kernelRuns(xt.rows)) {
@@ -492,6 +505,29 @@ export class WebGpuBackend implements Backend {
     }
     if (!entry.fresh) {
       this.dispatch(KERNELS.actRound, undefined, [n / block, mode], [x.buf, entry.buf], Math.ceil(n / block / 64));
+      entry.fresh = true;
+    }
+    return entry.buf;
+  }
+
+  /** x quantized to Q8_0/Q8_1 blocks as the CPU backend's quantizeQ8Rows (q8_quant.wgsl), cached like rounded copies. */
+  private quantizedActivations(x: GpuTensor): GpuBuf {
+    const n = x.rows * x.cols;
+    if (n % 32 !== 0) throw new RangeError(`matmul: activations of ${n} values do not split into blocks of 32`);
+    let perTensor = this.rounded.get(x.buf.id);
+    if (!perTensor) {
+      perTensor = new Map();
+      this.rounded.set(x.buf.id, perTensor);
+    }
+    let entry = perTensor.get(Q8_EXACT_KEY);
+    if (!entry) {
+      const size = (n / 32) * Q8_BLOCK_WORDS * 4;
+      const buffer = this.device.createBuffer({ label: 'q8 x', size, usage: GPUBufferUsage.STORAGE });
+      entry = { buf: new GpuBuf(buffer, size), fresh: false };
+      perTensor.set(Q8_EXACT_KEY, entry);
+    }
+    if (!entry.fresh) {
+      this.dispatch(KERNELS.q8Quant, undefined, [n / 32], [x.buf, entry.buf], Math.ceil(n / 32 / 64));
       entry.fresh = true;
     }
     return entry.buf;
@@ -906,6 +942,28 @@ export function floatKernelKind(type: GgmlType, rows: number, k: number): number
       return tiny ? 2 : 1;
     case GgmlType.BF16:
       return rows >= 2 && k % 32 === 0 ? 4 : 3;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * matvec_q8_exact.wgsl's kind for legacy-quantized weights (see src/backends/cpu/quant-dot.ts):
+ * 3 for Q4_0 matrices of 8k rows (llama.cpp repacks them to q4_0_8x8), 1 for Q4_1/Q5_1, 2 for
+ * IQ4_NL single rows, else 0; undefined for other types.
+ */
+export function legacyKernelKind(type: GgmlType, batched: boolean, weightRows: number): number | undefined {
+  switch (type) {
+    case GgmlType.Q4_0:
+      return weightRows % 8 === 0 ? 3 : 0;
+    case GgmlType.Q5_0:
+    case GgmlType.Q8_0:
+      return 0;
+    case GgmlType.Q4_1:
+    case GgmlType.Q5_1:
+      return 1;
+    case GgmlType.IQ4_NL:
+      return batched ? 0 : 2;
     default:
       return undefined;
   }
