@@ -20,3 +20,20 @@ fn dq4(rb: u32, i: u32) -> vec4<f32> {
 fn dq1(rb: u32, i: u32) -> f32 {
   return dq4(rb, i & ~3u)[i & 3u];
 }
+
+// Exact kernels: scale * quant of elements j..j+3 (j % 4 == 0) of the superblock at byte b, the
+// sub-block mins, the byte offsets of d / dmin and how the mins enter (K_MINS, see matvec_q8k_exact).
+const KD_OFF: u32 = 80u;
+const KDMIN_OFF: u32 = 82u;
+const K_MINS: u32 = 1u;
+fn ksq4(b: u32, j: u32) -> vec4<i32> {
+  let h = j / 128u;
+  let g = (j % 128u) / 32u;
+  let l = j % 32u;
+  let sc = ld_u8(b + h * 8u + g * 2u + l / 16u) & 0xFu;
+  let q = (bytes4(ld_u32(b + 16u + h * 32u + l)) >> vec4<u32>(2u * g)) & vec4<u32>(3u);
+  return vec4<i32>(q) * i32(sc);
+}
+fn kmin(b: u32, is: u32) -> i32 {
+  return i32(ld_u8(b + is) >> 4u);
+}

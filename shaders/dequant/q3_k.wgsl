@@ -27,3 +27,18 @@ fn dq4(rb: u32, i: u32) -> vec4<f32> {
 fn dq1(rb: u32, i: u32) -> f32 {
   return dq4(rb, i & ~3u)[i & 3u];
 }
+
+// Exact kernels: scale * quant of elements j..j+3 (j % 4 == 0) of the superblock at byte b (no mins).
+const KD_OFF: u32 = 108u;
+const KDMIN_OFF: u32 = 108u;
+const K_MINS: u32 = 0u;
+fn ksq4(b: u32, j: u32) -> vec4<i32> {
+  let h = j / 128u;
+  let g = (j % 128u) / 32u;
+  let l = j % 32u;
+  let sc = i32(q3k_scale(b + 96u, h * 8u + g * 2u + l / 16u));
+  let q = (bytes4(ld_u32(b + 32u + h * 32u + l)) >> vec4<u32>(2u * g)) & vec4<u32>(3u);
+  let hm = (bytes4(ld_u32(b + l)) >> vec4<u32>(h * 4u + g)) & vec4<u32>(1u);
+  return (vec4<i32>(q) - select(vec4<i32>(4), vec4<i32>(0), hm != vec4<u32>(0u))) * sc;
+}
+fn kmin(b: u32, is: u32) -> i32 { return 0; }

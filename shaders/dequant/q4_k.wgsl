@@ -19,3 +19,20 @@ fn dq4(rb: u32, i: u32) -> vec4<f32> {
 fn dq1(rb: u32, i: u32) -> f32 {
   return dq4(rb, i & ~3u)[i & 3u];
 }
+
+// Exact kernels: scale * quant of elements j..j+3 (j % 4 == 0) of the superblock at byte b, the
+// 8 sub-block mins, the byte offsets of d / dmin and how the mins enter (K_MINS).
+const KD_OFF: u32 = 0u;
+const KDMIN_OFF: u32 = 2u;
+const K_MINS: u32 = 2u;
+fn ksq4(b: u32, j: u32) -> vec4<i32> {
+  let c = j / 64u;
+  let s = (j % 64u) / 32u;
+  let l = j % 32u;
+  let sc = i32(scale_min_k4(b + 4u, 2u * c + s).x);
+  let q = (bytes4(ld_u32(b + 16u + c * 32u + l)) >> vec4<u32>(4u * s)) & vec4<u32>(0xFu);
+  return vec4<i32>(q) * sc;
+}
+fn kmin(b: u32, is: u32) -> i32 {
+  return i32(scale_min_k4(b + 4u, is).y);
+}

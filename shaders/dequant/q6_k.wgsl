@@ -22,3 +22,19 @@ fn dq4(rb: u32, i: u32) -> vec4<f32> {
 fn dq1(rb: u32, i: u32) -> f32 {
   return dq4(rb, i & ~3u)[i & 3u];
 }
+
+// Exact kernels: scale * quant of elements j..j+3 (j % 4 == 0) of the superblock at byte b (no mins).
+const KD_OFF: u32 = 208u;
+const KDMIN_OFF: u32 = 208u;
+const K_MINS: u32 = 0u;
+fn ksq4(b: u32, j: u32) -> vec4<i32> {
+  let h = j / 128u;
+  let g = (j % 128u) / 32u;
+  let l = j % 32u;
+  let ql = bytes4(ld_u32(b + h * 64u + l + 32u * (g & 1u)));
+  let lo = (ql >> vec4<u32>(4u * (g / 2u))) & vec4<u32>(0xFu);
+  let hi = (bytes4(ld_u32(b + 128u + h * 32u + l)) >> vec4<u32>(2u * g)) & vec4<u32>(3u);
+  let q = vec4<i32>(lo | (hi << vec4<u32>(4u))) - vec4<i32>(32);
+  return q * ld_i8(b + 192u + h * 8u + l / 16u + 2u * g);
+}
+fn kmin(b: u32, is: u32) -> i32 { return 0; }

@@ -33,6 +33,8 @@ export const KERNELS = {
   matvecExact: k('matvec_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl'] }),
   matvecQ8Exact: k('matvec_q8_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl'] }),
   q8Quant: k('q8_quant', ['read', 'rw'], { includes: ['exact.wgsl'] }),
+  matvecQ8kExact: k('matvec_q8k_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl'] }),
+  q8kQuant: k('q8k_quant', ['read', 'rw'], { includes: ['exact.wgsl'] }),
   matmul: k('matmul', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null }),
   rmsNorm: k('rmsnorm', ['read', 'read', 'rw'], { includes: ['exact.wgsl'] }),
   rope: k('rope', ['rw', 'rw', 'read', 'read'], { includes: ['exact.wgsl'] }),
@@ -57,3 +59,5 @@ export const MATVEC_XR_MAX_COLS = 2048;
 export const ATTENTION_EXACT_MAX_CTX = 2048;
 /** u32 words per 32-element block of q8_quant.wgsl's output (8 of packed quants, d, s). */
 export const Q8_BLOCK_WORDS = 10;
+/** u32 words per 256-element superblock of q8k_quant.wgsl's output (64 of packed quants, d, 16 sums). */
+export const Q8K_BLOCK_WORDS = 81;

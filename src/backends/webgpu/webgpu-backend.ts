@@ -10,7 +10,7 @@ import { GgmlType, TYPE_LAYOUT, typeName } from '../../gguf/types.ts';
 import { dequantizeTensor, UnsupportedTensorTypeError } from '../../quant/registry.ts';
 import type { AttentionParams, Backend, DeviceResource, IndexTensor, KvCache, KvCacheSpec, RopeParams, Tensor, Weight } from '../backend.ts';
 import { formatBytes, type OpenedDevice } from './device.ts';
-import { ATTENTION_EXACT_MAX_CTX, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, Q8_BLOCK_WORDS, type KernelSpec } from './kernels.ts';
+import { ATTENTION_EXACT_MAX_CTX, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, Q8_BLOCK_WORDS, Q8K_BLOCK_WORDS, type KernelSpec } from './kernels.ts';
 import {
   asIndex,
   asKv,
@@ -62,6 +62,7 @@ type Param = number | { readonly f: number };
 const MAX_GROUPS = 65535;
 /** Key of the Q8-quantized copy of a tensor among its rounded copies (act_round modes are 1..4). */
 const Q8_EXACT_KEY = 100;
+const Q8K_EXACT_KEY = 101;
 
 interface Pipeline {
   readonly pipeline: GPUComputePipeline;
@@ -347,8 +348,17 @@ export class WebGpuBackend implements Backend {
     const mode = actRoundMode(w.type);
     // Decode of one row with f16/bf16/q8_0 rounding: round inside the matvec (no extra dispatch),
     // unless a rounded copy of x is already at hand.
+    if (this.exact && isKQuant(w.type) && w.cols % 256 === 0) {
+      // llama.cpp has no batched kernel for K-quants: every row takes ggml_vec_dot_*_q8_K.
+      const xq = this.quantizedActivations(xt, 256);
+      for (const part of w.parts) {
+        const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, 0, xt.rows];
+        this.dispatch(KERNELS.matvecQ8kExact, w.storedType, params, [part.buf, xq, o.buf, biasBuf], Math.ceil((xt.rows * part.rows) / 64));
+      }
+      return;
+    }
     if (this.exact && legacyKernelKind(w.type, false, w.rows) !== undefined && w.cols % 32 === 0) {
-      const xq = this.quantizedActivations(xt);
+      const xq = this.quantizedActivations(xt, 32);
       for (const run of this.kernelRuns(xt.rows)) {
         const kind = legacyKernelKind(w.type, run.batched, w.rows)!;
         for (const part of w.parts) {
@@ -510,24 +520,29 @@ export class WebGpuBackend implements Backend {
     return entry.buf;
   }
 
-  /** x quantized to Q8_0/Q8_1 blocks as the CPU backend's quantizeQ8Rows (q8_quant.wgsl), cached like rounded copies. */
-  private quantizedActivations(x: GpuTensor): GpuBuf {
+  /**
+   * x quantized as the CPU backend does, cached like rounded copies: blocks of 32 to Q8_0/Q8_1
+   * (quantizeQ8Rows, q8_quant.wgsl), of 256 to Q8_K (quantizeQ8KRows, q8k_quant.wgsl).
+   */
+  private quantizedActivations(x: GpuTensor, block: 32 | 256): GpuBuf {
     const n = x.rows * x.cols;
-    if (n % 32 !== 0) throw new RangeError(`matmul: activations of ${n} values do not split into blocks of 32`);
+    if (n % block !== 0) throw new RangeError(`matmul: activations of ${n} values do not split into blocks of ${block}`);
+    const key = block === 32 ? Q8_EXACT_KEY : Q8K_EXACT_KEY;
+    const words = block === 32 ? Q8_BLOCK_WORDS : Q8K_BLOCK_WORDS;
     let perTensor = this.rounded.get(x.buf.id);
     if (!perTensor) {
       perTensor = new Map();
       this.rounded.set(x.buf.id, perTensor);
     }
-    let entry = perTensor.get(Q8_EXACT_KEY);
+    let entry = perTensor.get(key);
     if (!entry) {
-      const size = (n / 32) * Q8_BLOCK_WORDS * 4;
-      const buffer = this.device.createBuffer({ label: 'q8 x', size, usage: GPUBufferUsage.STORAGE });
+      const size = (n / block) * words * 4;
+      const buffer = this.device.createBuffer({ label: `q8 x ${block}`, size, usage: GPUBufferUsage.STORAGE });
       entry = { buf: new GpuBuf(buffer, size), fresh: false };
-      perTensor.set(Q8_EXACT_KEY, entry);
+      perTensor.set(key, entry);
     }
     if (!entry.fresh) {
-      this.dispatch(KERNELS.q8Quant, undefined, [n / 32], [x.buf, entry.buf], Math.ceil(n / 32 / 64));
+      this.dispatch(block === 32 ? KERNELS.q8Quant : KERNELS.q8kQuant, undefined, [n / block], [x.buf, entry.buf], Math.ceil(n / block / 64));
       entry.fresh = true;
     }
     return entry.buf;
@@ -967,6 +982,10 @@ export function legacyKernelKind(type: GgmlType, batched: boolean, weightRows: n
     default:
       return undefined;
   }
+}
+
+function isKQuant(type: GgmlType): boolean {
+  return type === GgmlType.Q2_K || type === GgmlType.Q3_K || type === GgmlType.Q4_K || type === GgmlType.Q5_K || type === GgmlType.Q6_K;
 }
 
 /**
