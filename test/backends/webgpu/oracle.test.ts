@@ -5,7 +5,7 @@
 //
 // Lavapipe (software Vulkan on CI's 2 cores) runs a representative subset, because the full matrix
 // of 38 models takes ~20 minutes there: F32, F16, BF16 and two K-quant mixes of stories260K (which
-// also exercise Q5_0/Q5_1/Q8_0/IQ4_NL fallbacks) and the qwen2 architecture (biases) in Q8_0.
+// also exercise Q5_0/Q8_0 fallbacks) and the qwen2 architecture (biases) in Q8_0.
 // On a real GPU (or with ROCFORGE_ORACLE_FULL=1) every model runs.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWebGpuBackend, type WebGpuBackend } from '../../../src/backends/webgpu/index.ts';
@@ -25,16 +25,14 @@ function familyOf(model: string): Family {
 const TARGET: Record<Family, number> = { F32: 1e-3, F16: 1e-3, BF16: 1e-3, quantized: 5e-2 };
 
 /**
- * Float files meet the issue's rule exactly as the CPU engine does: the exact kernels (matvec_exact,
- * attention_exact, rmsnorm/rope/swiglu over common/exact.wgsl) replay the CPU backend's float32
- * arithmetic bit for bit (measured ~2e-6 on lavapipe, the CPU engine's own figure).
- * Quantized files are a known gap: their matmuls still dot dequantized weights with Q8-rounded
- * activations in f32 instead of replaying ggml's integer dots (src/backends/cpu/quant-dot.ts,
- * kquant-dot.ts), so one 8-bit activation flip moves later log-probs past 5e-2 (measured on
- * lavapipe: stories260K-Q4_K_M 1.5e-1, -Q2_K 1.6e-1, synth-qwen2-256-Q8_0 4.9e-1 with one
- * divergence). Those run as it.fails with their figures printed, so the day they pass, the test says so.
+ * Every file meets the issue's rule exactly as the CPU engine does: the exact kernels replay the CPU
+ * backend's float32 arithmetic bit for bit (matvec_exact, attention_exact, rmsnorm/rope/swiglu over
+ * common/exact.wgsl for float weights; q8_quant/q8k_quant + matvec_q8_exact/matvec_q8k_exact for
+ * quantized ones: activations quantized as quantizeQ8Rows/quantizeQ8KRows, integer block dots, ggml's
+ * float order), per row as describeBatch says (measured on lavapipe: float files ~3e-6, quantized
+ * files ~6e-6, the CPU engine's own figures). KNOWN_GAP lists families that would run as it.fails.
  */
-const KNOWN_GAP: ReadonlySet<Family> = new Set(['quantized']);
+const KNOWN_GAP: ReadonlySet<Family> = new Set<Family>();
 
 const LAVAPIPE_SUBSET = [
   'stories260K.gguf',

@@ -1,0 +1,67 @@
+// Exact quantized matmuls: with `exact` (the default) the WebGPU backend replays the CPU backend's
+// quantized dots (activations quantized as quantizeQ8Rows / quantizeQ8KRows, integer block dots,
+// ggml's float order), so every output is bit-identical to the CPU backend's.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CpuBackend } from '../../../src/backends/cpu/index.ts';
+import type { Backend } from '../../../src/backends/backend.ts';
+import type { WebGpuBackend } from '../../../src/backends/webgpu/index.ts';
+import { GgmlType, typeName } from '../../../src/gguf/types.ts';
+import { pack } from './build.ts';
+import { randomArray, rng } from './differential.ts';
+import { gpuPresent, openGpu } from './gpu.ts';
+
+const present = await gpuPresent();
+
+const LEGACY = [GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0, GgmlType.IQ4_NL];
+const KQUANTS = [GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
+
+async function matmulOn(b: Backend, type: GgmlType, outs: number, cols: number, w: Uint8Array, x: Float32Array, rows: number, layout: Int32Array): Promise<Int32Array> {
+  const wt = await b.uploadWeight('w', type, outs, cols, w);
+  const xt = b.createTensor(rows, cols);
+  b.writeTensor(xt, x);
+  const o = b.createTensor(rows, outs);
+  b.describeBatch?.(layout);
+  b.matmul(wt, xt, o);
+  const out = await b.read(o);
+  for (const r of [wt, xt, o]) b.release(r);
+  return new Int32Array(out.buffer);
+}
+
+describe.skipIf(!present)('webgpu exact quantized matmuls vs the CPU backend', () => {
+  let gpu: WebGpuBackend;
+  beforeAll(async () => {
+    gpu = await openGpu();
+  });
+  afterAll(() => gpu?.dispose());
+
+  for (const type of [...LEGACY, ...KQUANTS]) {
+    const block = KQUANTS.includes(type) ? 256 : 32;
+    it(`${typeName(type)}: every output bit-identical (single rows, batches, mixed sequences, 8k-row Q4_0 repacking)`, async () => {
+      const seed = Date.now();
+      console.log(`webgpu exact ${typeName(type)} seed ${seed}`);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 4 }),
+          fc.constantFrom(3, 8, 13, 16),
+          fc.integer({ min: 1, max: block === 32 ? 5 : 2 }),
+          fc.boolean(),
+          fc.integer(),
+          async (rows, outs, nBlocks, mixed, dataSeed) => {
+            const cols = nBlocks * block;
+            const rnd = rng(dataSeed);
+            const w = pack(type, randomArray(outs * cols, rnd));
+            const x = randomArray(rows * cols, rnd);
+            // mixed: the first row is a lone decode row beside a sequence of the others.
+            const layout = Int32Array.from({ length: rows }, (_, r) => (mixed && rows >= 2 ? (r === 0 ? 1 : rows - 1) : rows));
+            const cpu = new CpuBackend();
+            const want = await matmulOn(cpu, type, outs, cols, w, x, rows, layout);
+            const got = await matmulOn(gpu, type, outs, cols, w, x, rows, layout);
+            expect(Array.from(got), `rows ${rows} outs ${outs} cols ${cols}`).toEqual(Array.from(want));
+          },
+        ),
+        { seed, numRuns: 6 },
+      );
+    });
+  }
+});
