@@ -1,7 +1,7 @@
 // Prefill and decode speed of a GGUF model on the WebGPU backend (or the CPU one, for comparison).
 //
 //   npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu]
-//                                   [--fuse auto|on|off] [--json FILE]
+//                                   [--fuse auto|on|off] [--exact on|off] [--json FILE]
 //
 // --fuse: one-row matmuls round x inside the matvec (matvec_xr.wgsl) instead of a separate pass.
 //
@@ -28,11 +28,12 @@ const { values, positionals } = parseArgs({
     backend: { type: 'string', default: 'webgpu' },
     json: { type: 'string' },
     fuse: { type: 'string', default: 'auto' },
+    exact: { type: 'string', default: 'on' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help || positionals.length !== 1) {
-  console.log('usage: npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu] [--fuse auto|on|off] [--json FILE]');
+  console.log('usage: npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu] [--fuse auto|on|off] [--exact on|off] [--json FILE]');
   process.exit(values.help ? 0 : 2);
 }
 const modelPath = positionals[0]!;
@@ -40,9 +41,9 @@ const nPrompt = Number(values.prompt);
 const nGen = Number(values.gen);
 const runs = Number(values.runs);
 
-const backend: Backend = values.backend === 'cpu' ? new CpuBackend() : await createWebGpuBackend({ timestamps: true, fuseDecodeRounding: values.fuse === 'auto' ? undefined : values.fuse === 'on' });
+const backend: Backend = values.backend === 'cpu' ? new CpuBackend() : await createWebGpuBackend({ timestamps: true, fuseDecodeRounding: values.fuse === 'auto' ? undefined : values.fuse === 'on', exact: values.exact !== 'off' });
 const gpu = values.backend === 'cpu' ? undefined : (backend as WebGpuBackend);
-console.log(`device: ${backend.deviceDescription}${gpu ? `, decode rounding ${gpu.fuseDecodeRounding ? 'fused into matvec' : 'separate pass'}` : ''}`);
+console.log(`device: ${backend.deviceDescription}${gpu ? `, decode rounding ${gpu.fuseDecodeRounding ? 'fused into matvec' : 'separate pass'}, exact kernels ${gpu.exact ? 'on' : 'off'}` : ''}`);
 
 let t0 = performance.now();
 const file = await GgufFile.open(modelPath);
@@ -123,6 +124,7 @@ const bestDecode = Math.min(...results.map((r) => r.decodeMs.reduce((a, b) => a 
 const summary = {
   device: backend.deviceDescription,
   fuseDecodeRounding: gpu?.fuseDecodeRounding,
+  exact: gpu?.exact,
   model: modelPath,
   hparams: { arch: hp.arch, dim: hp.dim, layers: hp.nLayers, heads: hp.nHeads, kvHeads: hp.nKvHeads, ffn: hp.ffnDim, vocab: hp.vocabSize },
   prompt: nPrompt,
