@@ -348,7 +348,8 @@ export class WebGpuBackend implements Backend {
     const mode = actRoundMode(w.type);
     // Decode of one row with f16/bf16/q8_0 rounding: round inside the matvec (no extra dispatch),
     // unless a rounded copy of x is already at hand.
-    if (this.exact && isKQuant(w.type) && w.cols % 256 === 0) {
+    // Kernels follow the type the weight is stored in: a one-row quantized weight is held as f32.
+    if (this.exact && isKQuant(w.storedType) && w.cols % 256 === 0) {
       // llama.cpp has no batched kernel for K-quants: every row takes ggml_vec_dot_*_q8_K.
       const xq = this.quantizedActivations(xt, 256);
       for (const part of w.parts) {
@@ -357,10 +358,10 @@ export class WebGpuBackend implements Backend {
       }
       return;
     }
-    if (this.exact && legacyKernelKind(w.type, false, w.rows) !== undefined && w.cols % 32 === 0) {
+    if (this.exact && legacyKernelKind(w.storedType, false, w.rows) !== undefined && w.cols % 32 === 0) {
       const xq = this.quantizedActivations(xt, 32);
       for (const run of this.kernelRuns(xt.rows)) {
-        const kind = legacyKernelKind(w.type, run.batched, w.rows)!;
+        const kind = legacyKernelKind(w.storedType, run.batched, w.rows)!;
         for (const part of w.parts) {
           const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo, run.n];
           this.dispatch(KERNELS.matvecQ8Exact, w.storedType, params, [part.buf, xq, o.buf, biasBuf], Math.ceil((run.n * part.rows) / 64));

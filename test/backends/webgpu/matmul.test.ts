@@ -84,4 +84,22 @@ describe.skipIf(!present)('webgpu matmul and getRows vs the CPU reference', () =
       );
     });
   }
+  // A one-row weight is held as f32 on the device (vectors are read element-wise); the exact
+  // quantized kernels must not be picked for it (H100 found this: an invalid pipeline).
+  it('multiplies by one-row quantized weights (held as f32) like the CPU', async () => {
+    for (const type of [GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K]) {
+      const cols = TYPE_LAYOUT[type]!.blockSize === 256 ? 256 : 64;
+      for (const rows of [1, 9]) {
+        const rnd = rng(rows * 7 + type);
+        const w = pack(type, randomArray(cols, rnd));
+        const x = randomArray(rows * cols, rnd);
+        const r = await differential(gpu, async (b, track) => {
+          const out = track(b.createTensor(rows, 1));
+          b.matmul(await weightOf(b, track, 'w', type, 1, cols, w), tensorOf(b, track, rows, cols, x), out);
+          return { out };
+        });
+        expect(r.nmse, `${typeName(type)} rows ${rows}`).toBeLessThanOrEqual(NMSE_THRESHOLDS.matmulQuantized);
+      }
+    }
+  });
 });
