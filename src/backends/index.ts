@@ -6,18 +6,29 @@ import { createCpuBackend } from './cpu/index.ts';
 
 export type BackendChoice = BackendName | 'auto';
 
-export async function createBackend(choice: BackendChoice): Promise<Backend> {
+/**
+ * 'exact' (default): GPU kernels replay the CPU oracle's (llama.cpp's) float arithmetic bit for bit,
+ * so every backend gives the same logits. 'fast': plain f32 kernels, several times faster at prefill
+ * (see README), logits within ~1e-2 of the oracle. The CPU backend is always exact.
+ */
+export type Numerics = 'exact' | 'fast';
+
+export interface BackendOptions {
+  numerics?: Numerics;
+}
+
+export async function createBackend(choice: BackendChoice, opts: BackendOptions = {}): Promise<Backend> {
   switch (choice) {
     case 'cpu':
       return createCpuBackend();
     case 'webgpu':
-      return (await loadWebGpu()).createWebGpuBackend();
+      return (await loadWebGpu()).createWebGpuBackend({ exact: opts.numerics !== 'fast' });
     case 'hip':
       throw new BackendUnavailableError('the HIP backend is not built yet: use --backend webgpu or --backend cpu');
     case 'auto':
       // createWebGpuBackend throws BackendUnavailableError when there is no adapter: then CPU.
       try {
-        return await createBackend('webgpu');
+        return await createBackend('webgpu', opts);
       } catch (e) {
         if (e instanceof BackendUnavailableError) return createCpuBackend();
         throw e;
@@ -28,7 +39,7 @@ export async function createBackend(choice: BackendChoice): Promise<Backend> {
 }
 
 interface WebGpuModule {
-  createWebGpuBackend(): Promise<Backend>;
+  createWebGpuBackend(opts: { exact: boolean }): Promise<Backend>;
 }
 
 async function loadWebGpu(): Promise<WebGpuModule> {

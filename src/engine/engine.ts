@@ -70,7 +70,7 @@ export class InferenceEngine {
     let cache: KvCache | undefined;
     try {
       const tokenizer = createTokenizer(file.metadata);
-      backend = typeof opts.backend === 'object' ? opts.backend : await createBackend(opts.backend ?? 'auto');
+      backend = typeof opts.backend === 'object' ? opts.backend : await createBackend(opts.backend ?? 'auto', { numerics: opts.numerics });
       model = await Model.load(file, backend, { onProgress: opts.onProgress });
       if (tokenizer.vocabSize !== model.hparams.vocabSize) {
         throw new RocforgeError(

@@ -1,11 +1,14 @@
 // The public engine API (seed plan): InferenceEngine.create(path, opts) -> engine.
 import type { Backend, BackendName } from '../backends/backend.ts';
+import type { Numerics } from '../backends/index.ts';
 
 export type BackendChoice = BackendName | 'auto';
 
 export interface EngineOptions {
   /** A backend name, or a Backend instance the caller owns (the engine then does not dispose it). */
   backend?: BackendChoice | Backend;
+  /** 'exact' (default) or 'fast' GPU arithmetic; see Numerics in src/backends/index.ts. */
+  numerics?: Numerics;
   /** Context window per sequence (default: the model's, capped at 4096). */
   contextLength?: number;
   /** Concurrent sequences (KV-cache slots) the engine serves; default 1. */

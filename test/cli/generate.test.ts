@@ -65,11 +65,15 @@ describe.skipIf(skip)('rocforge generate', () => {
     const negTemp = await rocforge(['generate', ...m, '--temp', '-1']);
     expect(negTemp.code).toBe(1);
     expect(negTemp.stderr).toMatch(/temperature must be/);
+    const badNumerics = await rocforge(['generate', ...m, '--numerics', 'loose']);
+    expect(badNumerics.code).toBe(1);
+    expect(badNumerics.stderr).toMatch(/--numerics must be exact or fast/);
     const unknown = await rocforge(['generate', '--frobnicate']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/--frobnicate/);
     const help = await rocforge(['generate', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--top-k/);
+    expect(help.stdout).toMatch(/--numerics MODE/);
   });
 });

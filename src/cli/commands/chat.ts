@@ -19,6 +19,7 @@ options:
   --system TEXT             system message
   -n, --n-predict N         most tokens per reply (default 256)
   --backend NAME            auto | webgpu | hip | cpu (default auto)
+  --numerics MODE           exact | fast GPU arithmetic (default exact; see rocforge generate --help)
   -c, --ctx-size N          context length (default: the model's, at most 4096)
 ${SAMPLING_HELP()}
   --verbose                 print each reply's speeds to stderr

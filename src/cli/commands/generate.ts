@@ -1,5 +1,6 @@
 // rocforge generate: streams a completion of a prompt to stdout, speeds to stderr (or --json).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Numerics } from '../../backends/index.ts';
 import { InferenceEngine } from '../../engine/engine.ts';
 import type { BackendChoice, GenerateOptions, Timings } from '../../engine/types.ts';
 import { InvalidRequestError } from '../../errors.ts';
@@ -14,6 +15,8 @@ options:
   -p, --prompt TEXT         prompt (default: empty, i.e. start from BOS)
   -n, --n-predict N         tokens to generate (default 128; -1: until the context is full)
   --backend NAME            auto | webgpu | hip | cpu (default auto)
+  --numerics MODE           exact | fast: GPU kernels replay llama.cpp's CPU arithmetic bit for
+                            bit, or plain f32 kernels (faster; logits within ~1e-2) (default exact)
   -c, --ctx-size N          context length (default: the model's, at most 4096)
 ${SAMPLING_HELP()}
   --stop TEXT               stop before this text (repeatable)
@@ -49,6 +52,7 @@ export const SAMPLING_OPTIONS = {
 export const ENGINE_OPTIONS = {
   model: { type: 'string', short: 'm' },
   backend: { type: 'string', default: 'auto' },
+  numerics: { type: 'string', default: 'exact' },
   'ctx-size': { type: 'string', short: 'c' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const satisfies ParseArgsConfig['options'];
@@ -88,8 +92,15 @@ export async function engineFrom(v: Values, command: string): Promise<InferenceE
   if (!model) throw new InvalidRequestError(`-m/--model is required: rocforge ${command} -m model.gguf`);
   const backend = v.backend as string;
   if (!['auto', 'webgpu', 'hip', 'cpu'].includes(backend)) throw new InvalidRequestError(`--backend must be auto, webgpu, hip or cpu, got "${backend}"`);
+  const numerics = numericsFlag(v.numerics as string);
   const contextLength = numberFlag('ctx-size', v['ctx-size'] as string | undefined, true);
-  return InferenceEngine.create(model, { backend: backend as BackendChoice, contextLength });
+  return InferenceEngine.create(model, { backend: backend as BackendChoice, contextLength, numerics });
+}
+
+/** Parses --numerics (exact | fast). */
+export function numericsFlag(value: string): Numerics {
+  if (value !== 'exact' && value !== 'fast') throw new InvalidRequestError(`--numerics must be exact or fast, got "${value}"`);
+  return value;
 }
 
 /** parseArgs, turning its TypeErrors (unknown flag, missing value) into a usage message and exit code 2. */

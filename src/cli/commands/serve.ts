@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BackendChoice } from '../../engine/types.ts';
+import { numericsFlag } from './generate.ts';
 import { InferenceEngine } from '../../engine/engine.ts';
 import { InvalidRequestError, ModelNotFoundError } from '../../errors.ts';
 import { buildServer } from '../../server/app.ts';
@@ -19,6 +20,8 @@ options:
   -m, --model PATH     GGUF file (default: $ROCFORGE_MODEL, else a built-in random-weight
                        demo model written once to $XDG_CACHE_HOME/rocforge or ~/.cache/rocforge)
   --backend NAME       auto | webgpu | hip | cpu (default auto: webgpu if an adapter exists, else cpu)
+  --numerics MODE      exact | fast: GPU kernels replay llama.cpp's CPU arithmetic bit for bit, or
+                       plain f32 kernels (several times faster prefill; logits within ~1e-2) (default exact)
   --host HOST          address to bind (default 127.0.0.1, loopback only)
   --port N             port (default 8080; 0 picks a free one)
   --parallel N         concurrent sequences, one KV-cache slot each (default 4)
@@ -41,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       model: { type: 'string', short: 'm' },
       backend: { type: 'string', default: 'auto' },
+      numerics: { type: 'string', default: 'exact' },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '8080' },
       parallel: { type: 'string', default: '4' },
@@ -58,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const backend = values.backend as BackendChoice;
+  const numerics = numericsFlag(values.numerics as string);
   if (!['auto', 'webgpu', 'hip', 'cpu'].includes(backend)) throw new InvalidRequestError(`--backend must be auto, webgpu, hip or cpu, got "${values.backend}"`);
   const port = intOption('port', values.port, 0)!;
   if (port > 65535) throw new InvalidRequestError(`--port must be at most 65535, got ${port}`);
@@ -110,6 +115,7 @@ export async function run(argv: string[]): Promise<number> {
   const bar = new ProgressBar(`loading ${basename(source.path)}`);
   InferenceEngine.create(source.path, {
     backend,
+    numerics,
     parallel,
     contextLength,
     maxQueue,
