@@ -13,7 +13,8 @@ const shared = process.env.ROCFORGE_SHARED ?? '../shared';
 const model = process.argv[2] ?? 'stories260K.gguf';
 const maxCases = Number(process.argv[3] ?? 2);
 const cpu = new CpuBackend();
-const gpu = await createWebGpuBackend();
+// FMA=emulated forces the software fused multiply-add (to tell a driver's fma() from the rest).
+const gpu = await createWebGpuBackend(process.env.FMA === 'emulated' ? { fmaFused: false } : {});
 type P = { c: any; g: any; kind: string; rows?: number; cols?: number; name?: string };
 const stats = new Map<string, { n: number; bad: number; maxUlp: number; elems: number; badElems: number }>();
 const pend: Array<() => Promise<void>> = [];
