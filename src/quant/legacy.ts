@@ -31,21 +31,27 @@ function q4_0Dequantize(src: Uint8Array, n: number, out?: Float32Array): Float32
   return y;
 }
 
+/** The value of largest magnitude in the 32-block at xo, with its sign (the first one on ties, as ggml). */
+function signedAbsMax(x: Float32Array, xo: number): number {
+  let amax = 0;
+  let max = 0;
+  for (let j = 0; j < 32; j++) {
+    const v = x[xo + j]!;
+    if (amax < Math.abs(v)) {
+      amax = Math.abs(v);
+      max = v;
+    }
+  }
+  return max;
+}
+
 function q4_0Quantize(x: Float32Array): Uint8Array {
   const nb = checkQuantInput('Q4_0', 32, x.length);
   const y = new Uint8Array(nb * 18);
   for (let i = 0; i < nb; i++) {
     const xo = i * 32;
     const o = i * 18;
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < 32; j++) {
-      const v = x[xo + j]!;
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
+    const max = signedAbsMax(x, xo);
     const d = f32(max / -8);
     const id = d ? f32(1 / d) : 0;
     writeF16(y, o, d);
@@ -143,15 +149,7 @@ function q5_0Quantize(x: Float32Array): Uint8Array {
   for (let i = 0; i < nb; i++) {
     const xo = i * 32;
     const o = i * 22;
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < 32; j++) {
-      const v = x[xo + j]!;
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
+    const max = signedAbsMax(x, xo);
     const d = f32(max / -16);
     const id = d ? f32(1 / d) : 0;
     writeF16(y, o, d);
