@@ -5,7 +5,7 @@ import * as util from './util.ts';
 
 // Hot helpers are bound to module-local constants once: some module runners (vitest's) turn every
 // use of an imported binding into a getter call, which made the inner loops several times slower.
-const { f32, nearestInt } = util;
+const { f32, nearestInt, signedAbsMax } = util;
 
 /** ggml's GROUP_MAX_EPS (1e-15f): below it a group counts as all zero. */
 export const GROUP_MAX_EPS = f32(1e-15);
@@ -17,16 +17,8 @@ const F01 = f32(0.1);
  * Returns the scale.
  */
 export function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: number, L: Uint8Array, lo: number): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[xo + i]!);
-    if (ax > amax) {
-      amax = ax;
-      max = x[xo + i]!;
-    }
-  }
-  if (amax < GROUP_MAX_EPS) {
+  const max = signedAbsMax(x, xo, n);
+  if (Math.abs(max) < GROUP_MAX_EPS) {
     L.fill(0, lo, lo + n);
     return 0;
   }
@@ -74,16 +66,8 @@ export function makeQxQuants(n: number, nmax: number, x: Float32Array, xo: numbe
  * elements to a better level (x^2 weights). L gets l + nmax. Returns the scale.
  */
 export function makeQ3Quants(n: number, nmax: number, x: Float32Array, xo: number, L: Int8Array, lo: number): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[xo + i]!);
-    if (ax > amax) {
-      amax = ax;
-      max = x[xo + i]!;
-    }
-  }
-  if (amax < GROUP_MAX_EPS) {
+  const max = signedAbsMax(x, xo, n);
+  if (Math.abs(max) < GROUP_MAX_EPS) {
     L.fill(0, lo, lo + n);
     return 0;
   }

@@ -13,7 +13,7 @@ import * as util from './util.ts';
 
 // Hot helpers are bound to module-local constants once: some module runners (vitest's) turn every
 // use of an imported binding into a getter call, which made the inner loops several times slower.
-const { checkBlocks, checkQuantInput, f32, outFor, readF16, roundAway, toInt8, toUint8, writeF16 } = util;
+const { checkBlocks, checkQuantInput, f32, outFor, readF16, roundAway, signedAbsMax, toInt8, toUint8, writeF16 } = util;
 
 const FLT_MAX = 3.4028234663852886e38;
 
@@ -31,27 +31,13 @@ function q4_0Dequantize(src: Uint8Array, n: number, out?: Float32Array): Float32
   return y;
 }
 
-/** The value of largest magnitude in the 32-block at xo, with its sign (the first one on ties, as ggml). */
-function signedAbsMax(x: Float32Array, xo: number): number {
-  let amax = 0;
-  let max = 0;
-  for (let j = 0; j < 32; j++) {
-    const v = x[xo + j]!;
-    if (amax < Math.abs(v)) {
-      amax = Math.abs(v);
-      max = v;
-    }
-  }
-  return max;
-}
-
 function q4_0Quantize(x: Float32Array): Uint8Array {
   const nb = checkQuantInput('Q4_0', 32, x.length);
   const y = new Uint8Array(nb * 18);
   for (let i = 0; i < nb; i++) {
     const xo = i * 32;
     const o = i * 18;
-    const max = signedAbsMax(x, xo);
+    const max = signedAbsMax(x, xo, 32);
     const d = f32(max / -8);
     const id = d ? f32(1 / d) : 0;
     writeF16(y, o, d);
@@ -149,7 +135,7 @@ function q5_0Quantize(x: Float32Array): Uint8Array {
   for (let i = 0; i < nb; i++) {
     const xo = i * 32;
     const o = i * 22;
-    const max = signedAbsMax(x, xo);
+    const max = signedAbsMax(x, xo, 32);
     const d = f32(max / -16);
     const id = d ? f32(1 / d) : 0;
     writeF16(y, o, d);

@@ -60,3 +60,16 @@ export function checkQuantInput(name: string, blockSize: number, n: number): num
   return n / blockSize;
 }
 
+/** The value of largest magnitude in x[xo..xo+n), with its sign (the first one on ties, as ggml). */
+export function signedAbsMax(x: Float32Array, xo: number, n: number): number {
+  let amax = 0;
+  let max = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[xo + i]!;
+    if (Math.abs(v) > amax) {
+      amax = Math.abs(v);
+      max = v;
+    }
+  }
+  return max;
+}
