@@ -8,6 +8,7 @@ import { readHParams } from '../../src/model/hparams.ts';
 import { Model } from '../../src/model/model.ts';
 import { missingShared, sharedPath } from '../helpers/shared.ts';
 import { readOracle } from './oracle-runner.ts';
+import { decodeRowLogits } from '../helpers/batch-invariance.ts';
 
 describe('architecture registry', () => {
   it('knows llama (normal rope) and qwen2 (neox rope, Q/K/V biases)', () => {
@@ -131,24 +132,14 @@ describe.skipIf(skip !== undefined)('Model on stories260K', () => {
     // llama.cpp picks its single-row kernel for a sequence's lone row; the CPU backend picks per row
     // (Backend.describeBatch), so continuous batching never changes a sequence's arithmetic.
     const { model, backend } = await load();
-    const p = [1, 403, 407, 261, 378];
-    const run = async (extra: number[][]): Promise<Float32Array> => {
-      const cache = model.createKvCache(3, 16);
-      await model.forward({ tokens: Int32Array.from(p), slots: new Int32Array(p.length), positions: Int32Array.from(p, (_, i) => i), logitRows: Int32Array.of(p.length - 1) }, cache);
-      const rows = [[291, 0, p.length], ...extra];
-      const logits = await model.forward(
-        { tokens: Int32Array.from(rows, (r) => r[0]!), slots: Int32Array.from(rows, (r) => r[1]!), positions: Int32Array.from(rows, (r) => r[2]!), logitRows: Int32Array.from(rows, (_, i) => i) },
-        cache,
-      );
-      backend.release(cache);
-      return logits.slice(0, 512);
-    };
+    const run = (extra: number[][]): Promise<Float32Array> => decodeRowLogits(model, extra);
     const alone = await run([]);
     const withDecode = await run([[1, 1, 0]]);
     const withPrefill = await run([[1, 2, 0], [403, 2, 1], [407, 2, 2]]);
     expect(Array.from(withDecode)).toEqual(Array.from(alone));
     expect(Array.from(withPrefill)).toEqual(Array.from(alone));
     model.dispose();
+    expect(backend.memoryInUse()).toBe(0);
   });
 
   it('rejects rows outside the vocabulary, the cache or the batch', async () => {

@@ -7,6 +7,7 @@ import { GgufFile } from '../../../src/gguf/reader.ts';
 import { Model } from '../../../src/model/model.ts';
 import { missingShared, sharedPath } from '../../helpers/shared.ts';
 import { gpuPresent, openGpu } from './gpu.ts';
+import { decodeRowLogits } from '../../helpers/batch-invariance.ts';
 
 const present = await gpuPresent();
 const skip = missingShared('models', 'stories260K.gguf');
@@ -27,18 +28,7 @@ describe.skipIf(!present || skip !== undefined)('webgpu batching on stories260K'
   });
 
   it('gives a decode row the same logits alone as beside other sequences decoding or prefilling', async () => {
-    const p = [1, 403, 407, 261, 378];
-    const run = async (extra: number[][]): Promise<Float32Array> => {
-      const cache = model.createKvCache(3, 16);
-      await model.forward({ tokens: Int32Array.from(p), slots: new Int32Array(p.length), positions: Int32Array.from(p, (_, i) => i), logitRows: Int32Array.of(p.length - 1) }, cache);
-      const rows = [[291, 0, p.length], ...extra];
-      const logits = await model.forward(
-        { tokens: Int32Array.from(rows, (r) => r[0]!), slots: Int32Array.from(rows, (r) => r[1]!), positions: Int32Array.from(rows, (r) => r[2]!), logitRows: Int32Array.from(rows, (_, i) => i) },
-        cache,
-      );
-      gpu.release(cache);
-      return logits.slice(0, 512);
-    };
+    const run = (extra: number[][]): Promise<Float32Array> => decodeRowLogits(model, extra);
     const alone = await run([]);
     // The prefilling sequence sits both after and before the decode row's neighbours.
     const withDecode = await run([[1, 1, 0]]);
