@@ -6,7 +6,7 @@
 //   3 q8_0  (block 32): d = f16(amax / 127), q = round_half_even(x * 127 / amax), x' = q * d
 //   4 q8_K  (block 256): the value of largest magnitude maps to -127: s = -127 / max,
 //                        q = min(127, round_half_even(s * x)), x' = q / s
-// needs: common/half.wgsl (round_f16)
+// needs: common/half.wgsl (round_f16), common/exact.wgsl (div_rn)
 struct Params {
   n_blocks: u32,
   mode: u32,
@@ -18,27 +18,9 @@ struct Params {
 
 override WG: u32 = 64u;
 
-fn round_bf16(v: f32) -> f32 {
-  let u = bitcast<u32>(v);
-  var h: u32;
-  if ((u & 0x7fffffffu) > 0x7f800000u) {
-    h = (u >> 16u) | 64u;
-  } else {
-    h = (u + (0x7fffu + ((u >> 16u) & 1u))) >> 16u;
-  }
-  return bitcast<f32>(h << 16u);
-}
-
-// a / b correctly rounded: Vulkan only promises 2.5 ulp for division, and a one-ulp difference in
-// a block scale would change the quantized activations. One fma-based correction step fixes it.
-fn div_rn(a: f32, b: f32) -> f32 {
-  let q = a / b;
-  let r = fma(-q, b, a);
-  return q + r / b;
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  exact_init(nwg);
   let g = gid.x + gid.y * nwg.x * WG;
   if (g >= P.n_blocks) { return; }
   switch (P.mode) {

@@ -27,22 +27,10 @@ const MAX_COLS: u32 = 2048u;
 
 var<workgroup> xs: array<f32, MAX_COLS>;
 
-fn round_bf16(v: f32) -> f32 {
-  let u = bitcast<u32>(v);
-  var h: u32;
-  if ((u & 0x7fffffffu) > 0x7f800000u) { h = (u >> 16u) | 64u; } else { h = (u + (0x7fffu + ((u >> 16u) & 1u))) >> 16u; }
-  return bitcast<f32>(h << 16u);
-}
-
-// As act_round.wgsl's div_rn: a correctly rounded quotient.
-fn div_rn(a: f32, b: f32) -> f32 {
-  let q = a / b;
-  return q + fma(-q, b, a) / b;
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ri: RedIn) {
   red_init(ri);
+  exact_init(nwg);
   let lid = ri.lid;
   let o0 = (wid.x + wid.y * nwg.x) * NR;
   if (o0 >= P.w_rows) { return; }

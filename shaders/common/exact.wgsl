@@ -64,16 +64,33 @@ fn fmx(a: f32, b: f32, c: f32) -> f32 {
   return opq(t.x + v);
 }
 
-// a / b correctly rounded (Vulkan allows 2.5 ulp for division): one fma residual correction.
+// a / b correctly rounded (Vulkan allows 2.5 ulp for division). The quotient is made opaque before
+// the residual a - q*b is taken: a compiler that sees q = a / b may fold fma(-q, b, a) to 0 (the
+// NVIDIA driver left amax / 127 one ulp low with an unguarded Newton step). From q, one Newton step
+// and then a move to whichever neighbour leaves the smaller residual (exact by fma for a faithful q).
 fn div_rn(a: f32, b: f32) -> f32 {
-  let q = a / b;
-  let r = fmx(-q, b, a);
-  return fmx(r, 1.0 / b, q);
+  return div_fix(a, b, opq(a / b));
+}
+
+// The correctly rounded a / b from a quotient q0 within a few ulps of it.
+fn div_fix(a: f32, b: f32, q0: f32) -> f32 {
+  var q = q0;
+  let qa = abs(q);
+  if (qa == 0.0 || qa > 3.0e38 || q != q) { return q; }
+  q = fmx(fmx(-q, b, a), opq(1.0 / b), q);
+  for (var k = 0; k < 2; k++) {
+    let u = bitcast<u32>(q);
+    let r = abs(fmx(-q, b, a));
+    let up = bitcast<f32>(u + 1u); // one ulp away from zero
+    let dn = bitcast<f32>(u - 1u); // one ulp toward zero
+    if (abs(fmx(-up, b, a)) < r) { q = up; } else if (abs(fmx(-dn, b, a)) < r) { q = dn; }
+  }
+  return q;
 }
 
 // sqrt(a) correctly rounded, a >= 0 (Vulkan's sqrt is not): pick among the neighbours by residual.
 fn sqrt_rn(a: f32) -> f32 {
-  var s = sqrt(a);
+  var s = opq(sqrt(a)); // opaque, as in div_rn
   if (a <= 0.0 || a > 3.0e38) { return s; }
   for (var k = 0; k < 2; k++) {
     // s is right when a lies between the squares of the midpoints to its neighbours:

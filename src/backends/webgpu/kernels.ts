@@ -29,7 +29,7 @@ function k(name: string, bindings: BindingKind[], o: { reduce?: boolean; dequant
 export const KERNELS = {
   getRows: k('get_rows', ['read', 'read', 'rw'], { dequant: true }),
   matvec: k('matvec', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true }),
-  matvecXr: k('matvec_xr', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true, includes: ['half.wgsl'] }),
+  matvecXr: k('matvec_xr', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true, includes: ['half.wgsl', 'exact.wgsl'] }),
   matvecExact: k('matvec_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl'] }),
   matvecQ8Exact: k('matvec_q8_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl'] }),
   q8Quant: k('q8_quant', ['read', 'rw'], { includes: ['exact.wgsl'] }),
@@ -43,7 +43,7 @@ export const KERNELS = {
   attentionExact: k('attention_exact', ['read', 'read', 'read', 'read', 'read', 'rw'], { includes: ['exact.wgsl'] }),
   swiglu: k('swiglu', ['read', 'read', 'rw'], { wg: 256, includes: ['exact.wgsl'] }),
   add: k('add', ['read', 'read', 'rw'], { wg: 256 }),
-  actRound: k('act_round', ['read', 'rw'], { includes: ['half.wgsl'] }),
+  actRound: k('act_round', ['read', 'rw'], { includes: ['half.wgsl', 'exact.wgsl'] }),
   gatherRows: k('gather_rows', ['read', 'read', 'rw'], { wg: 256 }),
 } as const satisfies Record<string, KernelSpec>;
 
