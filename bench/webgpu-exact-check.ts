@@ -8,6 +8,8 @@ import { CpuBackend } from '../src/backends/cpu/index.ts';
 import { createWebGpuBackend } from '../src/backends/webgpu/index.ts';
 import { typeName } from '../src/gguf/types.ts';
 import { readOracle, runOracle } from '../test/model/oracle-runner.ts';
+import { GpuTensor } from '../src/backends/webgpu/resources.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
 
 const shared = process.env.ROCFORGE_SHARED ?? '../shared';
 const model = process.argv[2] ?? 'stories260K.gguf';
@@ -37,7 +39,20 @@ async function check(op: string, t: P) {
   if (bad) gpu.writeTensor(t.g, ref);
 }
 
-const snaps: Array<{ op: string; ref: Float32Array; g: any }> = [];
+// DUMP=dir: for one-row Q4_1/Q5_1 matmuls that differ, write x, the GPU's Q8_1 blocks and both
+// outputs as JSON (the first 4 such calls), to compare term by term off the device.
+const dumpDir = process.env.DUMP;
+let dumps = 0;
+const snaps: Array<{ op: string; ref: Float32Array; g: any; x?: Float32Array; xq?: any; w?: string }> = [];
+function snapXq(x: any): any {
+  const m = (gpu as any).rounded.get(x.g.buf.id)?.get(100);
+  if (!m) return undefined;
+  const fake = new GpuTensor(1, m.buf.size / 4, m.buf);
+  (gpu as any).live.add(fake);
+  const ix = gpu.createIndex(1); gpu.writeIndex(ix, Int32Array.of(0));
+  const s = gpu.createTensor(1, m.buf.size / 4); gpu.gatherRows(fake, ix, s);
+  return s;
+}
 function sync(...ts: any[]) { for (const t of ts) if (t) gpu.writeTensor(t.g, (t.c as any).data); }
 function snap(op: string, t: any) {
   const ix = gpu.createIndex(t.rows); gpu.writeIndex(ix, Int32Array.from({ length: t.rows }, (_, i) => i));
@@ -55,7 +70,10 @@ const tee: Backend = {
   writeIndex(t: any, d) { cpu.writeIndex(t.c, d); gpu.writeIndex(t.g, d); },
   getRows(w: any, i: any, o: any) { cpu.getRows(w.c, i.c, o.c); gpu.getRows(w.g, i.g, o.g); snap('getRows', o); },
   rmsNorm(x: any, w: any, e, o: any) { sync(x); cpu.rmsNorm(x.c, w.c, e, o.c); gpu.rmsNorm(x.g, w.g, e, o.g); snap('rmsNorm', o); },
-  matmul(w: any, x: any, o: any, b?: any) { sync(x); cpu.matmul(w.c, x.c, o.c, b?.c); gpu.matmul(w.g, x.g, o.g, b?.g); snap(`matmul ${typeName(w.type)} ${w.cols}${x.rows > 1 ? ' batch' : ''}`, o); },
+  matmul(w: any, x: any, o: any, b?: any) {
+    sync(x); cpu.matmul(w.c, x.c, o.c, b?.c); gpu.matmul(w.g, x.g, o.g, b?.g); snap(`matmul ${typeName(w.type)} ${w.cols}${x.rows > 1 ? ' batch' : ''}`, o);
+    if (dumpDir && x.rows === 1 && /Q[45]_1/.test(typeName(w.type))) Object.assign(snaps[snaps.length - 1]!, { x: (x.c as any).data.slice(), xq: snapXq(x), w: w.name });
+  },
   rope(q: any, k: any, p: any, rp) { sync(q, k); cpu.rope(q.c, k.c, p.c, rp); gpu.rope(q.g, k.g, p.g, rp); snap('rope q', q); snap('rope k', k); },
   storeKv(c: any, l, k: any, v: any, s: any, p: any) { sync(k, v); cpu.storeKv(c.c, l, k.c, v.c, s.c, p.c); gpu.storeKv(c.g, l, k.g, v.g, s.g, p.g); },
   attention(q: any, c: any, l, s: any, p: any, ap, o: any) { sync(q); cpu.attention(q.c, c.c, l, s.c, p.c, ap, o.c); gpu.attention(q.g, c.g, l, s.g, p.g, ap, o.g); snap(`attention${q.rows > 1 ? ' batch' : ''}`, o); },
@@ -70,6 +88,14 @@ const tee: Backend = {
       for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) { bad++; if (first < 0) first = i; maxUlp = Math.max(maxUlp, Math.abs(a[i]! - b[i]!)); }
       rec(s.op, bad, a.length, maxUlp);
       if (bad && process.env.VERBOSE && (stats.get(s.op)!.bad <= 2)) console.log(s.op, first, s.ref[first], got[first]);
+      if (s.xq) {
+        if ((bad || process.env.DUMP_ANY) && dumps < 4) {
+          const xq = new Uint32Array((await gpu.read(s.xq)).buffer);
+          mkdirSync(dumpDir!, { recursive: true });
+          writeFileSync(`${dumpDir}/call${dumps++}.json`, JSON.stringify({ op: s.op, w: s.w, x: [...s.x!], xq: [...xq], ref: [...s.ref], got: [...got] }));
+        }
+        gpu.release(s.xq);
+      }
     }
     return cpu.read(t.c);
   },
