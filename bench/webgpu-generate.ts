@@ -1,7 +1,7 @@
 // Prefill and decode speed of a GGUF model on the WebGPU backend (or the CPU one, for comparison).
 //
 //   npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu]
-//                                   [--fuse auto|on|off] [--exact on|off] [--json FILE]
+//                                   [--fuse auto|on|off] [--exact on|off] [--json FILE] [--profile]
 //
 // --fuse: one-row matmuls round x inside the matvec (matvec_xr.wgsl) instead of a separate pass.
 //
@@ -11,6 +11,8 @@
 // The best of --runs runs is reported. Pipelines are compiled in a warm-up pass first. With
 // timestamp queries, the GPU time of each forward's compute pass is reported too: the difference
 // to the wall time is host work (recording dispatches, submit, readback).
+// --profile: instead of timed runs, one prefill and --gen decode steps with every dispatch timed on
+// the GPU, printed per kernel (the extra per-dispatch passes inflate the totals somewhat).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Backend } from '../src/backends/backend.ts';
@@ -29,6 +31,7 @@ const { values, positionals } = parseArgs({
     json: { type: 'string' },
     fuse: { type: 'string', default: 'auto' },
     exact: { type: 'string', default: 'on' },
+    profile: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -41,7 +44,7 @@ const nPrompt = Number(values.prompt);
 const nGen = Number(values.gen);
 const runs = Number(values.runs);
 
-const backend: Backend = values.backend === 'cpu' ? new CpuBackend() : await createWebGpuBackend({ timestamps: true, fuseDecodeRounding: values.fuse === 'auto' ? undefined : values.fuse === 'on', exact: values.exact !== 'off' });
+const backend: Backend = values.backend === 'cpu' ? new CpuBackend() : await createWebGpuBackend({ timestamps: !values.profile, profile: values.profile, fuseDecodeRounding: values.fuse === 'auto' ? undefined : values.fuse === 'on', exact: values.exact !== 'off' });
 const gpu = values.backend === 'cpu' ? undefined : (backend as WebGpuBackend);
 console.log(`device: ${backend.deviceDescription}${gpu ? `, decode rounding ${gpu.fuseDecodeRounding ? 'fused into matvec' : 'separate pass'}, exact kernels ${gpu.exact ? 'on' : 'off'}` : ''}`);
 
@@ -104,6 +107,29 @@ t0 = performance.now();
 await model.forward({ tokens: prompt.subarray(0, 16), slots: new Int32Array(16), positions: Int32Array.from({ length: 16 }, (_, i) => i), logitRows: Int32Array.of(15) }, cache);
 await model.forward({ tokens: Int32Array.of(1), slots: Int32Array.of(0), positions: Int32Array.of(16), logitRows: Int32Array.of(0) }, cache);
 console.log(`warm-up ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+if (values.profile && gpu) {
+  const show = (what: string, per: number): void => {
+    const rows = gpu.profileReport();
+    const total = rows.reduce((a, r) => a + r.ms, 0);
+    console.log(`${what}: GPU ${(total / per).toFixed(3)} ms${per > 1 ? ' per token' : ''} in ${rows.reduce((a, r) => a + r.dispatches, 0) / per} dispatches`);
+    for (const r of rows.slice(0, 14)) {
+      console.log(`  ${r.kernel.padEnd(28)} ${(r.ms / per).toFixed(3).padStart(8)} ms  ${((100 * r.ms) / total).toFixed(1).padStart(5)}%  ${(r.dispatches / per).toFixed(0).padStart(4)} dispatches  ${((1000 * r.ms) / r.dispatches).toFixed(1)} us each`);
+    }
+    gpu.resetProfile();
+  };
+  gpu.resetProfile();
+  let logits = await model.forward(
+    { tokens: prompt, slots: new Int32Array(nPrompt), positions: Int32Array.from({ length: nPrompt }, (_, i) => i), logitRows: Int32Array.of(nPrompt - 1) },
+    cache,
+  );
+  show(`prefill of ${nPrompt} tokens`, 1);
+  for (let i = 0; i < nGen; i++) {
+    logits = await model.forward({ tokens: Int32Array.of(argmax(logits)), slots: Int32Array.of(0), positions: Int32Array.of(nPrompt + i), logitRows: Int32Array.of(0) }, cache);
+  }
+  show(`decode (${nGen} steps)`, nGen);
+  process.exit(0);
+}
 
 const results: Run[] = [];
 for (let r = 0; r < runs; r++) {

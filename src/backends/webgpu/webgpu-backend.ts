@@ -10,6 +10,7 @@ import { GgmlType, TYPE_LAYOUT, typeName } from '../../gguf/types.ts';
 import { dequantizeTensor, UnsupportedTensorTypeError } from '../../quant/registry.ts';
 import type { AttentionParams, Backend, DeviceResource, IndexTensor, KvCache, KvCacheSpec, RopeParams, Tensor, Weight } from '../backend.ts';
 import { formatBytes, type OpenedDevice } from './device.ts';
+import { DispatchProfiler, type KernelTime } from './dispatch-profiler.ts';
 import { ATTENTION_EXACT_MAX_CTX, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, Q8_BLOCK_WORDS, Q8K_BLOCK_WORDS, type KernelSpec } from './kernels.ts';
 import {
   asIndex,
@@ -54,6 +55,11 @@ export interface WebGpuBackendOptions {
    * float-weight matmuls and attention; false keeps the faster f32 kernels.
    */
   readonly exact?: boolean;
+  /**
+   * Time every dispatch on the GPU, per kernel (timestamp queries, one pass per dispatch): see
+   * profileReport(). For benchmarks only: the extra passes slow a forward down.
+   */
+  readonly profile?: boolean;
 }
 
 /** A uniform parameter: a plain number is a u32, { f } an f32. */
@@ -105,6 +111,8 @@ export class WebGpuBackend implements Backend {
   /** GPU time of the last timed compute pass read back (ms), with `timestamps: true`; NaN until then. */
   lastPassGpuMs = Number.NaN;
   private readonly timer: { querySet: GPUQuerySet; resolve: GPUBuffer; readback: GPUBuffer } | undefined;
+  private readonly profiler: DispatchProfiler | undefined;
+  private profilePending = false;
   private timedPassPending = false;
   private timerBusy = false;
   private encoder: GPUCommandEncoder | null = null;
@@ -144,6 +152,16 @@ export class WebGpuBackend implements Backend {
         readback: this.device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
       };
     }
+    if (opts.profile && this.device.features.has('timestamp-query')) this.profiler = new DispatchProfiler(this.device);
+  }
+
+  /** GPU time per kernel since creation or resetProfile(), with `profile: true` (else empty). */
+  profileReport(): KernelTime[] {
+    return this.profiler?.report() ?? [];
+  }
+
+  resetProfile(): void {
+    this.profiler?.reset();
   }
 
   // ---------------------------------------------------------------- resources
@@ -589,6 +607,10 @@ export class WebGpuBackend implements Backend {
     }
     const result = new Float32Array(staging.getMappedRange(0, size).slice(0));
     staging.unmap();
+    if (this.profilePending) {
+      this.profilePending = false;
+      await this.profiler!.collect();
+    }
     this.stagingPool.push(staging);
     await this.throwDeviceProblems();
     return result;
@@ -630,6 +652,7 @@ export class WebGpuBackend implements Backend {
       this.timer.resolve.destroy();
       this.timer.readback.destroy();
     }
+    this.profiler?.destroy();
     this.bindGroups.clear();
     this.device.destroy();
   }
@@ -801,12 +824,18 @@ export class WebGpuBackend implements Backend {
     if (this.rounded.size > 0) {
       for (let i = 0; i < spec.bindings.length; i++) if (spec.bindings[i] === 'rw') this.invalidateRounded(bufs[i]!.id);
     }
+    if (this.profiler) {
+      this.endPass();
+      this.encoder ??= this.device.createCommandEncoder({ label: 'rocforge pass' });
+      this.pass = this.encoder.beginComputePass(this.profiler.passFor(type !== undefined ? `${spec.name} ${typeName(type)}` : spec.name));
+    }
     const pass = this.pass ?? this.beginPass();
     pass.setPipeline(pipe.pipeline);
     this.dynamicOffset[0] = slot.offset;
     pass.setBindGroup(0, bg, this.dynamicOffset, 0, 1);
     pass.dispatchWorkgroups(gx, gy);
     this.counters.dispatches++;
+    if (this.profiler) this.endPass();
   }
 
   private beginPass(): GPUComputePassEncoder {
@@ -835,6 +864,7 @@ export class WebGpuBackend implements Backend {
     this.endPass();
     this.arena.upload(this.device.queue);
     if (this.encoder) {
+      if (this.profiler?.encodeResolve(this.encoder)) this.profilePending = true;
       this.device.queue.submit([this.encoder.finish()]);
       this.counters.submits++;
       this.encoder = null;
