@@ -4,7 +4,7 @@
 //   x = h + Wdown · (silu(Wgate·norm(h)) * Wup·norm(h))
 // then logits = Wout · norm(x) for the rows whose logits are wanted (the last layer's feed-forward
 // runs on those rows only).
-import type { Backend, IndexTensor, KvCache, Tensor } from '../backends/backend.ts';
+import type { Backend, DeviceResource, IndexTensor, KvCache, Tensor } from '../backends/backend.ts';
 import type { Architecture } from './arch/index.ts';
 import type { HParams } from './hparams.ts';
 import type { LayerWeights, ModelWeights } from './weights.ts';
@@ -27,6 +27,8 @@ export class BatchScratch {
   readonly up: Tensor;
   readonly act: Tensor;
 
+  private readonly resources: DeviceResource[];
+
   constructor(
     private readonly backend: Backend,
     hp: HParams,
@@ -34,25 +36,30 @@ export class BatchScratch {
   ) {
     const qDim = hp.nHeads * hp.headDim;
     const kvDim = hp.nKvHeads * hp.headDim;
-    this.tokens = backend.createIndex(rows);
-    this.slots = backend.createIndex(rows);
-    this.positions = backend.createIndex(rows);
-    this.x = backend.createTensor(rows, hp.dim);
-    this.norm = backend.createTensor(rows, hp.dim);
-    this.q = backend.createTensor(rows, qDim);
-    this.k = backend.createTensor(rows, kvDim);
-    this.v = backend.createTensor(rows, kvDim);
-    this.attn = backend.createTensor(rows, qDim);
-    this.delta = backend.createTensor(rows, hp.dim);
-    this.gate = backend.createTensor(rows, hp.ffnDim);
-    this.up = backend.createTensor(rows, hp.ffnDim);
-    this.act = backend.createTensor(rows, hp.ffnDim);
+    const set = new ResourceSet(backend);
+    try {
+      this.tokens = set.index(rows);
+      this.slots = set.index(rows);
+      this.positions = set.index(rows);
+      this.x = set.tensor(rows, hp.dim);
+      this.norm = set.tensor(rows, hp.dim);
+      this.q = set.tensor(rows, qDim);
+      this.k = set.tensor(rows, kvDim);
+      this.v = set.tensor(rows, kvDim);
+      this.attn = set.tensor(rows, qDim);
+      this.delta = set.tensor(rows, hp.dim);
+      this.gate = set.tensor(rows, hp.ffnDim);
+      this.up = set.tensor(rows, hp.ffnDim);
+      this.act = set.tensor(rows, hp.ffnDim);
+    } catch (e) {
+      set.releaseAll();
+      throw e;
+    }
+    this.resources = set.created;
   }
 
   release(): void {
-    for (const r of [this.tokens, this.slots, this.positions, this.x, this.norm, this.q, this.k, this.v, this.attn, this.delta, this.gate, this.up, this.act]) {
-      this.backend.release(r);
-    }
+    for (const r of this.resources) this.backend.release(r);
   }
 }
 
@@ -68,23 +75,59 @@ export class LogitScratch {
   readonly delta: Tensor;
   readonly logits: Tensor;
 
+  private readonly resources: DeviceResource[];
+
   constructor(
     private readonly backend: Backend,
     hp: HParams,
     readonly rows: number,
   ) {
-    this.pick = backend.createIndex(rows);
-    this.picked = backend.createTensor(rows, hp.dim);
-    this.norm = backend.createTensor(rows, hp.dim);
-    this.gate = backend.createTensor(rows, hp.ffnDim);
-    this.up = backend.createTensor(rows, hp.ffnDim);
-    this.act = backend.createTensor(rows, hp.ffnDim);
-    this.delta = backend.createTensor(rows, hp.dim);
-    this.logits = backend.createTensor(rows, hp.vocabSize);
+    const set = new ResourceSet(backend);
+    try {
+      this.pick = set.index(rows);
+      this.picked = set.tensor(rows, hp.dim);
+      this.norm = set.tensor(rows, hp.dim);
+      this.gate = set.tensor(rows, hp.ffnDim);
+      this.up = set.tensor(rows, hp.ffnDim);
+      this.act = set.tensor(rows, hp.ffnDim);
+      this.delta = set.tensor(rows, hp.dim);
+      this.logits = set.tensor(rows, hp.vocabSize);
+    } catch (e) {
+      set.releaseAll();
+      throw e;
+    }
+    this.resources = set.created;
   }
 
   release(): void {
-    for (const r of [this.pick, this.picked, this.norm, this.gate, this.up, this.act, this.delta, this.logits]) this.backend.release(r);
+    for (const r of this.resources) this.backend.release(r);
+  }
+}
+
+/**
+ * Allocates the tensors of one scratch set and remembers them, so that when an allocation fails
+ * part-way (device out of memory) the ones already made can be released instead of leaking.
+ */
+class ResourceSet {
+  readonly created: DeviceResource[] = [];
+
+  constructor(private readonly backend: Backend) {}
+
+  tensor(rows: number, cols: number): Tensor {
+    const t = this.backend.createTensor(rows, cols);
+    this.created.push(t);
+    return t;
+  }
+
+  index(length: number): IndexTensor {
+    const t = this.backend.createIndex(length);
+    this.created.push(t);
+    return t;
+  }
+
+  releaseAll(): void {
+    for (const r of this.created) this.backend.release(r);
+    this.created.length = 0;
   }
 }
 

@@ -67,16 +67,32 @@ export class Model {
     if (this.disposed) throw new InvalidRequestError('this model was disposed: load it again to run it');
     this.validate(batch, cache);
     const n = batch.tokens.length;
-    const s = cached(this.batchScratch, n, () => new BatchScratch(this.backend, this.hparams, n));
     const m = batch.logitRows.length;
-    const out = cached(this.logitScratch, m, () => new LogitScratch(this.backend, this.hparams, m));
-    this.backend.writeIndex(s.tokens, batch.tokens);
-    this.backend.writeIndex(s.slots, batch.slots);
-    this.backend.writeIndex(s.positions, batch.positions);
-    this.backend.writeIndex(out.pick, batch.logitRows);
-    this.backend.describeBatch?.(rowsOfSequence(batch.slots));
-    enqueueForward(this.graph, cache, s, out);
-    return this.backend.read(out.logits);
+    // Sets made for this call join the cache only if it succeeds: a failed call (a later allocation
+    // out of memory, or the device reporting one at read) gives back all it took.
+    const made: Array<{ release(): void }> = [];
+    try {
+      const s = this.batchScratch.get(n) ?? remember(made, new BatchScratch(this.backend, this.hparams, n));
+      const out = this.logitScratch.get(m) ?? remember(made, new LogitScratch(this.backend, this.hparams, m));
+      this.backend.writeIndex(s.tokens, batch.tokens);
+      this.backend.writeIndex(s.slots, batch.slots);
+      this.backend.writeIndex(s.positions, batch.positions);
+      this.backend.writeIndex(out.pick, batch.logitRows);
+      this.backend.describeBatch?.(rowsOfSequence(batch.slots));
+      enqueueForward(this.graph, cache, s, out);
+      const logits = await this.backend.read(out.logits);
+      if (this.disposed) {
+        // dispose() released the cached sets but cannot see the ones this call made.
+        for (const set of made) set.release();
+      } else {
+        keep(this.batchScratch, n, s);
+        keep(this.logitScratch, m, out);
+      }
+      return logits;
+    } catch (e) {
+      for (const set of made) set.release();
+      throw e;
+    }
   }
 
   /** Releases the weights and scratch tensors (KV caches are the caller's to release). */
@@ -116,23 +132,26 @@ export class Model {
   }
 }
 
-/** The scratch set for `key`, created on first use; the oldest is released when too many are kept. */
-function cached<T extends { release(): void }>(map: Map<number, T>, key: number, make: () => T): T {
-  let s = map.get(key);
-  if (s) {
-    // Re-insert to mark it most recently used.
-    map.delete(key);
-    map.set(key, s);
-    return s;
-  }
-  s = make();
-  map.set(key, s);
+/** Notes a scratch set made by the current call, to release if the call fails. */
+function remember<T extends { release(): void }>(made: Array<{ release(): void }>, set: T): T {
+  made.push(set);
+  return set;
+}
+
+/**
+ * Stores `set` as the most recently used for `key`; the oldest is released when too many are kept.
+ * A concurrent call may have stored one for `key` meanwhile: that one stays and `set` is released.
+ */
+function keep<T extends { release(): void }>(map: Map<number, T>, key: number, set: T): void {
+  const held = map.get(key) ?? set;
+  if (held !== set) set.release();
+  map.delete(key);
+  map.set(key, held);
   if (map.size > MAX_CACHED_SCRATCH) {
     const oldest = map.keys().next().value!;
     map.get(oldest)!.release();
     map.delete(oldest);
   }
-  return s;
 }
 
 /** For each row, how many rows of the batch belong to the same sequence (KV slot). */

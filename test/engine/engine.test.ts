@@ -1,12 +1,14 @@
 // The engine end to end on the CPU backend with the real stories260K model (llama.cpp's outputs in
 // shared/oracle are the reference).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InferenceEngine } from '../../src/engine/engine.ts';
 import { createBackend } from '../../src/backends/index.ts';
-import { ContextOverflowError, GgufError, InvalidRequestError, ModelNotFoundError, QueueFullError } from '../../src/errors.ts';
+import type { Backend } from '../../src/backends/backend.ts';
+import { ContextOverflowError, DeviceOutOfMemoryError, GgufError, InvalidRequestError, ModelNotFoundError, QueueFullError } from '../../src/errors.ts';
 import type { GenerateOptions, StreamChunk } from '../../src/engine/types.ts';
 import { missingShared, sharedPath } from '../helpers/shared.ts';
 import type { BackendChoice } from '../../src/engine/types.ts';
@@ -308,5 +310,85 @@ describe.skipIf(skip)('InferenceEngine limits and lifecycle (stories260K, cpu)',
     expect(backend.memoryInUse()).toBe(baseline);
     await expect(e.generate('x')).rejects.toThrow(/disposed/);
     backend.dispose();
+  });
+});
+
+/**
+ * A CPU backend whose `failAt`-th scratch allocation (createTensor or createIndex, counted from the
+ * start) throws DeviceOutOfMemoryError, as a device that runs out of memory part-way through a
+ * batch's scratch set would.
+ */
+function outOfMemoryAt(inner: Backend): { backend: Backend; calls: number; failAt: number } {
+  const state = { backend: inner, calls: 0, failAt: Infinity };
+  state.backend = new Proxy(inner, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      const f = (v as (...a: unknown[]) => unknown).bind(target);
+      if (prop !== 'createTensor' && prop !== 'createIndex') return f;
+      return (...args: unknown[]) => {
+        if (++state.calls === state.failAt) throw new DeviceOutOfMemoryError(`${prop}: out of device memory (simulated)`);
+        return f(...args);
+      };
+    },
+  });
+  return state;
+}
+
+describe.skipIf(skip)('InferenceEngine when the device runs out of memory part-way through a batch', () => {
+  const prompt = 'Once upon a time';
+  const request = { ...greedy, maxTokens: 4 } as const;
+  const open = (backend: Backend): Promise<InferenceEngine> => InferenceEngine.create(sharedPath(MODEL), { backend, contextLength: 64 });
+
+  it('gives back what the failed request allocated, then answers as a clean engine does', async () => {
+    const cpu = await createBackend('cpu');
+    // A clean engine: the prefill step alone (maxTokens 1) and the whole request, with the
+    // scratch allocations and memory each leaves behind.
+    const clean = outOfMemoryAt(cpu);
+    let e = await open(clean.backend);
+    const baseline = cpu.memoryInUse();
+    await e.generate(prompt, { ...greedy, maxTokens: 1 });
+    const prefillCalls = clean.calls;
+    const prefillMemory = cpu.memoryInUse() - baseline;
+    await e.dispose();
+    clean.calls = 0;
+    e = await open(clean.backend);
+    const want = await e.generate(prompt, request);
+    const requestCalls = clean.calls;
+    const requestMemory = cpu.memoryInUse() - baseline;
+    await e.dispose();
+    cpu.dispose();
+    expect(want.tokens).toHaveLength(4);
+    // Decode steps need a scratch set of their own (one row) after the prompt's.
+    expect(requestCalls).toBeGreaterThan(prefillCalls);
+    expect(prefillCalls).toBeGreaterThan(1);
+
+    const seed = Date.now();
+    console.log(`scratch out-of-memory property seed: ${seed}`);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: requestCalls }), async (n) => {
+        // A backend of its own, so that a leak in one run cannot fail the next.
+        const own = await createBackend('cpu');
+        const faulty = outOfMemoryAt(own);
+        const engine = await open(faulty.backend);
+        try {
+          const before = own.memoryInUse();
+          faulty.failAt = faulty.calls + n;
+          await expect(engine.generate(prompt, request)).rejects.toBeInstanceOf(DeviceOutOfMemoryError);
+          // Only the sets of steps that completed stay cached: the prompt's, when the failure came in a decode step.
+          expect(own.memoryInUse() - before).toBe(n <= prefillCalls ? 0 : prefillMemory);
+          faulty.failAt = Infinity;
+          const again = await engine.generate(prompt, request);
+          expect(again.tokens).toEqual(want.tokens);
+          expect(again.text).toBe(want.text);
+          expect(own.memoryInUse() - before).toBe(requestMemory);
+        } finally {
+          await engine.dispose();
+        }
+        expect(own.memoryInUse()).toBe(0);
+        own.dispose();
+      }),
+      { seed, numRuns: 12 },
+    );
   });
 });
