@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTokenizer } from '../../src/tokenizer/load.ts';
 import { StreamDecoder } from '../../src/tokenizer/stream-decoder.ts';
 import type { Tokenizer } from '../../src/tokenizer/tokenizer.ts';
+import type { GgufValue } from '../../src/gguf/types.ts';
 import { missingShared, sharedPath } from '../helpers/shared.ts';
 
 const skip = missingShared('models', 'stories260K.gguf') ?? missingShared('vocab', 'ggml-vocab-gpt-2.gguf');
@@ -39,6 +40,19 @@ describe.skipIf(skip !== undefined)('StreamDecoder', () => {
     expect([1, 2].map((id) => shown.push(id)).join('')).toBe('<s></s>');
     const hidden = new StreamDecoder(stories, { skipSpecial: true });
     expect([1, 2].map((id) => hidden.push(id)).join('')).toBe('');
+  });
+
+  it('streams an UNKNOWN-type token (<unk>) as llama.cpp does: like BOS/EOS, "" when skipping special tokens, else its text', async () => {
+    // llama.cpp's token_to_piece handles UNKNOWN and CONTROL alike (no ▅ since mid-2024).
+    const { metadata } = await loadTokenizer(sharedPath('models', 'stories260K.gguf'));
+    const unk = (metadata.get('tokenizer.ggml.token_type') as GgufValue[]).findIndex((t) => Number(t) === 2);
+    expect(stories.tokenText(unk)).toBe('<unk>');
+    const ids = [1, ...stories.encode('Once upon', { addSpecial: false }), unk, 2];
+    const hidden = new StreamDecoder(stories, { skipSpecial: true });
+    expect(ids.map((id) => hidden.push(id))).toEqual(['', ' Once', ' upon', '', '']);
+    expect(hidden.flush()).toBe('');
+    const shown = new StreamDecoder(stories);
+    expect(ids.map((id) => shown.push(id)).join('') + shown.flush()).toBe('<s> Once upon<unk></s>');
   });
 
   it('streams the same text as decode, never showing U+FFFD for text that had none', () => {

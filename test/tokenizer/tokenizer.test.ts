@@ -96,6 +96,30 @@ describe.skipIf(skip !== undefined)('Tokenizer on real vocabularies', () => {
   });
 });
 
+describe.skipIf(skip !== undefined)('UNKNOWN-type tokens (<unk>, GGUF token type 2)', () => {
+  // llama.cpp's token_to_piece (the oracle's commit) treats UNKNOWN as it treats CONTROL, for SPM, UGM,
+  // WPM and BPE alike: nothing without special rendering (what llama-server streams), the token's
+  // text with it. Only llama.cpp before mid-2024 printed U+2585 (▅) for an SPM unknown token.
+  it.each([
+    ['stories260K', sharedPath('models', 'stories260K.gguf')],
+    ['llama-spm', vocab('llama-spm')],
+  ])('%s: <unk> renders like BOS/EOS: "" when special tokens are skipped, "<unk>" when shown, never ▅', async (_, path) => {
+    const { tokenizer, metadata } = await loadTokenizer(path);
+    const types = metadata.get('tokenizer.ggml.token_type') as GgufValue[];
+    const unknown = types.flatMap((t, id) => (Number(t) === 2 ? [id] : []));
+    expect(unknown).toEqual([Number(metadata.get('tokenizer.ggml.unknown_token_id'))]);
+    const unk = unknown[0]!;
+    expect(tokenizer.tokenText(unk)).toBe('<unk>');
+    expect(tokenizer.isSpecial(unk)).toBe(true);
+    const words = tokenizer.encode('Once upon', { addSpecial: false });
+    const ids = [tokenizer.bosId!, ...words, unk, ...words, tokenizer.eosId!];
+    expect(tokenizer.decode(ids, { skipSpecial: true })).toBe(' Once upon Once upon');
+    expect(tokenizer.decode(ids)).toBe('<s> Once upon<unk> Once upon</s>');
+    expect(tokenizer.decode([unk], { skipSpecial: true })).toBe('');
+    expect(tokenizer.decode([tokenizer.bosId!, tokenizer.eosId!], { skipSpecial: true })).toBe('');
+  });
+});
+
 describe('createTokenizer errors', () => {
   const md = (entries: Array<[string, GgufValue]>) => new Map<string, GgufValue>(entries);
 
