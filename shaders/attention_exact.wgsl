@@ -4,7 +4,8 @@
 //   head_dim % 16 == 0) times scale; soft_max: ggml_v_expf(s - max), each 16-cell block summed by
 //   the AVX-512 tree and the blocks added in double (float-float here), times (float)(1/sum), rounded
 //   to f16; out = V·p over the cells padded to 32 (vec_dot_f16 / tinyBLAS again).
-// One workgroup of 64 per (row, head); the scores of up to MAX_CTX positions stay in workgroup memory.
+// One workgroup of 64 per (row, head); the scores of up to MAX_CTX positions stay in workgroup memory;
+// the weighted sum over V takes one invocation per output dimension.
 // needs: common/exact.wgsl
 struct Params {
   rows: u32,
@@ -55,6 +56,7 @@ fn score(t: u32, tiny: bool) -> f32 {
   let hd = P.head_dim;
   if (tiny) {
     var l: array<f32, 16>;
+    for (var c = 0u; c < 16u; c++) { l[c] = 0.0; }
     for (var i = 0u; i < hd; i += 16u) {
       for (var c = 0u; c < 16u; c++) { l[c] = fmx(k_at(t, i + c), q_sh[i + c], l[c]); }
     }
@@ -140,52 +142,47 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   workgroupBarrier();
 
+  // The weighted sum over V: one invocation per output dimension (adjacent invocations read
+  // adjacent halves of a V row), each replaying that output's whole lane structure in order.
   let ob = r * P.n_heads * hd + h * hd;
-  if (batched) {
-    // tinyBLAS over the padded cells: 16 lanes per output, 4 outputs per round.
-    let lane = j % 16u;
-    let sub = j / 16u;
-    for (var i0 = 0u; i0 < hd; i0 += 4u) {
-      let i = i0 + sub;
-      var acc = 0.0;
-      if (i < hd) {
-        for (var t = lane; t < nkv; t += 16u) {
+  for (var i = j; i < hd; i += 64u) {
+    if (batched) {
+      // tinyBLAS over the padded cells: 16 lanes, lane c takes cells t = c mod 16.
+      var l: array<f32, 16>;
+      for (var c = 0u; c < 16u; c++) { l[c] = 0.0; } // explicit: not every compiler re-zeroes a loop-body var
+      for (var t0 = 0u; t0 < nkv; t0 += 16u) {
+        for (var c = 0u; c < 16u; c++) {
+          let t = t0 + c;
           var v = 0.0;
           if (t < n) { v = v_at(t, i); }
-          acc = fmx(v, p_sh[t], acc);
+          l[c] = fmx(v, p_sh[t], l[c]);
         }
       }
-      lanes[j] = acc;
-      workgroupBarrier();
-      if (lane == 0u && i < hd) {
-        var l: array<f32, 16>;
-        for (var c = 0u; c < 16u; c++) { l[c] = lanes[j + c]; }
-        OUT[ob + i] = reduce16(l);
-      }
-      workgroupBarrier();
-    }
-  } else {
-    let np = nkv - nkv % 64u;
-    for (var i = 0u; i < hd; i++) {
-      var acc = 0.0;
-      for (var t = j; t < np; t += 64u) {
-        var v = 0.0;
-        if (t < n) { v = v_at(t, i); }
-        acc = fmx(v, p_sh[t], acc);
-      }
-      lanes[j] = acc;
-      workgroupBarrier();
-      if (j == 0u) {
-        var d = vec2<f32>(0.0);
-        if (np > 0u) {
-          var m: array<f32, 16>;
-          for (var c = 0u; c < 16u; c++) { m[c] = (lanes[c] + lanes[32u + c]) + (lanes[16u + c] + lanes[48u + c]); }
-          d.x = reduce16(m);
+      OUT[ob + i] = reduce16(l);
+    } else {
+      // ggml_vec_dot_f16: 64 lanes over the first np cells (lane j takes t = j mod 64), folded as
+      // (l[c] + l[32+c]) + (l[16+c] + l[48+c]) and the AVX-512 tree; the rest added in double.
+      let np = nkv - nkv % 64u;
+      var d = vec2<f32>(0.0);
+      if (np > 0u) {
+        var m: array<f32, 16>;
+        for (var c = 0u; c < 16u; c++) {
+          var a: array<f32, 4>;
+          for (var g = 0u; g < 4u; g++) {
+            var acc = 0.0;
+            for (var t = c + 16u * g; t < np; t += 64u) {
+              var v = 0.0;
+              if (t < n) { v = v_at(t, i); }
+              acc = fmx(v, p_sh[t], acc);
+            }
+            a[g] = acc;
+          }
+          m[c] = (a[0] + a[2]) + (a[1] + a[3]);
         }
-        for (var t = np; t < n; t++) { d = ff_add_f(d, mul_rn(v_at(t, i), p_sh[t])); }
-        OUT[ob + i] = ff_round(d);
+        d.x = reduce16(m);
       }
-      workgroupBarrier();
+      for (var t = np; t < n; t++) { d = ff_add_f(d, mul_rn(v_at(t, i), p_sh[t])); }
+      OUT[ob + i] = ff_round(d);
     }
   }
 }
