@@ -7,7 +7,7 @@
 //   kind 2 IQ4_NL single row: blocks alternate two accumulator sets, a leftover block added after;
 //   kind 3 repacked Q4_0 (q4_0_8x8 gemv/gemm): s = fma(block's integer dot, dw*dx, s).
 // One invocation per (x row, output).
-// needs: a dequant type with qi4 / Q_HAS_MIN (dequant/*.wgsl), common/exact.wgsl
+// needs: a dequant type with qi4 / Q_HAS_MIN (dequant/*.wgsl), common/exact.wgsl, common/q8-dot.wgsl
 struct Params {
   cols: u32,
   out_cols: u32,
@@ -28,27 +28,6 @@ struct Params {
 
 override WG: u32 = 64u;
 
-// Lane sums of block `blk` of the weight row at byte rb against activation block xb.
-fn block_lanes(b: u32, xb: u32) -> array<i32, 8> {
-  var l: array<i32, 8>;
-  for (var w = 0u; w < 8u; w++) {
-    let p = qi4(b, 4u * w) * sbytes4(XQ[xb * 10u + w]);
-    l[w] = (p.x + p.y) + (p.z + p.w);
-  }
-  return l;
-}
-
-fn hsum8(a: array<f32, 8>) -> f32 {
-  let t0 = opq(a[0] + a[4]);
-  let t1 = opq(a[1] + a[5]);
-  let t2 = opq(a[2] + a[6]);
-  let t3 = opq(a[3] + a[7]);
-  return opq(opq(t0 + t2) + opq(t1 + t3));
-}
-
-fn xd(xb: u32) -> f32 { return bitcast<f32>(XQ[xb * 10u + 8u]); }
-fn wd(b: u32) -> f32 { return half_to_f32(ld_u16(b)); }
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   exact_init(nwg);
@@ -66,8 +45,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (var k = 0u; k < nb; k++) {
       let b = rb + k * BLOCK_BYTES;
       let l = block_lanes(b, xb0 + k);
-      let isum = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
-      v = fmx(f32(isum), mul_rn(wd(b), xd(xb0 + k)), v);
+      v = fmx(f32(isum8(l)), mul_rn(wd(b), xd(xb0 + k)), v);
     }
   } else if (kind == 2u) {
     var acc2: array<f32, 8>;
@@ -87,15 +65,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     for (; k < nb; k++) {
       let b = rb + k * BLOCK_BYTES;
       let l = block_lanes(b, xb0 + k);
-      let isum = ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
-      v = opq(v + mul_rn(mul_rn(wd(b), xd(xb0 + k)), f32(isum)));
+      v = opq(v + mul_rn(mul_rn(wd(b), xd(xb0 + k)), f32(isum8(l))));
     }
   } else {
     var summs = 0.0;
     for (var k = 0u; k < nb; k++) {
       let b = rb + k * BLOCK_BYTES;
       if (kind == 1u) {
-        summs = opq(summs + mul_rn(half_to_f32(ld_u16(b + 2u)), bitcast<f32>(XQ[(xb0 + k) * 10u + 9u])));
+        summs = opq(summs + mul_rn(wm(b), xs(xb0 + k)));
       }
       let l = block_lanes(b, xb0 + k);
       let d = mul_rn(wd(b), xd(xb0 + k));

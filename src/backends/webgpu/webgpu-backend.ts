@@ -56,6 +56,12 @@ export interface WebGpuBackendOptions {
    */
   readonly exact?: boolean;
   /**
+   * Exact legacy-quant matmuls on eight invocations per output (matvec_q8_exact_lanes.wgsl) rather
+   * than one (matvec_q8_exact.wgsl); same results. Default: on, except on CPU adapters (lavapipe),
+   * where it is slower (the synth-qwen2-256-Q8_0 oracle: 14.1 s against 7.8-9.6 s).
+   */
+  readonly exactLanes?: boolean;
+  /**
    * Time every dispatch on the GPU, per kernel (timestamp queries, one pass per dispatch): see
    * profileReport(). For benchmarks only: the extra passes slow a forward down.
    */
@@ -90,6 +96,7 @@ export class WebGpuBackend implements Backend {
   readonly subgroups: boolean;
   readonly fuseDecodeRounding: boolean;
   readonly exact: boolean;
+  readonly exactLanes: boolean;
   /** Rows per sequence of the current forward pass (describeBatch); undefined when ops are run directly. */
   private batchLayout: Int32Array | undefined;
 
@@ -133,6 +140,7 @@ export class WebGpuBackend implements Backend {
     this.deviceDescription = opened.description;
     this.fuseDecodeRounding = opts.fuseDecodeRounding ?? false;
     this.exact = opts.exact ?? true;
+    this.exactLanes = opts.exactLanes ?? !opened.software;
     const deviceMax = Math.min(opened.limits.maxStorageBufferBindingSize, opened.limits.maxBufferSize);
     this.deviceBindingBytes = deviceMax & ~3;
     this.maxBindingBytes = Math.min(deviceMax, opts.maxBindingBytes ?? deviceMax) & ~3;
@@ -382,7 +390,9 @@ export class WebGpuBackend implements Backend {
         const kind = legacyKernelKind(w.storedType, run.batched, w.rows)!;
         for (const part of w.parts) {
           const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo, run.n];
-          this.dispatch(KERNELS.matvecQ8Exact, w.storedType, params, [part.buf, xq, o.buf, biasBuf], Math.ceil((run.n * part.rows) / 64));
+          const bufs = [part.buf, xq, o.buf, biasBuf];
+          if (this.exactLanes) this.dispatch(KERNELS.matvecQ8ExactLanes, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / 8));
+          else this.dispatch(KERNELS.matvecQ8Exact, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / 64));
         }
       }
       return;

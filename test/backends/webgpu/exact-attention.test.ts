@@ -4,7 +4,7 @@
 // loop covers the first cells and the rest are added in double.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Backend } from '../../../src/backends/backend.ts';
+import type { Backend, DeviceResource } from '../../../src/backends/backend.ts';
 import { CpuBackend } from '../../../src/backends/cpu/index.ts';
 import type { WebGpuBackend } from '../../../src/backends/webgpu/index.ts';
 import { randomArray, rng } from './differential.ts';
@@ -28,7 +28,7 @@ async function attentionOn(b: Backend, c: Case): Promise<Int32Array> {
   const kvDim = c.nKvHeads * c.headDim;
   const n = c.past + c.rows;
   const cache = b.createKvCache({ nLayers: 1, nSlots: 1, contextLength: n, kvDim });
-  const made = [cache];
+  const made: DeviceResource[] = [cache];
   const tensor = (rows: number, cols: number, data: Float32Array) => {
     const t = b.createTensor(rows, cols);
     b.writeTensor(t, data);
