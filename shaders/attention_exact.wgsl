@@ -4,8 +4,7 @@
 //   head_dim % 16 == 0) times scale; soft_max: ggml_v_expf(s - max), each 16-cell block summed by
 //   the AVX-512 tree and the blocks added in double (float-float here), times (float)(1/sum), rounded
 //   to f16; out = V·p over the cells padded to 32 (vec_dot_f16 / tinyBLAS again).
-// One workgroup of 64 per (row, head); the scores of up to MAX_CTX positions stay in workgroup memory;
-// the weighted sum over V takes one invocation per output dimension.
+// One workgroup of 256 per (row, head); the scores of up to MAX_CTX positions stay in workgroup memory.
 // needs: common/exact.wgsl
 struct Params {
   rows: u32,
@@ -27,13 +26,14 @@ struct Params {
 @group(0) @binding(5) var<storage, read> POS: array<i32>;
 @group(0) @binding(6) var<storage, read_write> OUT: array<f32>;
 
-override WG: u32 = 64u;
+const WG: u32 = 256u;
 const MAX_CTX: u32 = 2048u;
 
 var<workgroup> q_sh: array<f32, 256>;
 var<workgroup> p_sh: array<f32, MAX_CTX>;
-var<workgroup> lanes: array<f32, 64>;
-var<workgroup> ffp: array<vec2<f32>, 64>;
+var<workgroup> ffp: array<vec2<f32>, WG>;
+// The 16 lane values of 64 output dimensions (the weighted sum over V), four invocations each.
+var<workgroup> lane_sh: array<f32, 1024>;
 var<workgroup> n_sh: u32;
 
 var<private> kbase: u32;
@@ -82,7 +82,7 @@ fn score(t: u32, tiny: bool) -> f32 {
   return ff_round(d);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) j: u32) {
   exact_init(nwg);
   let task = wid.x + wid.y * nwg.x;
@@ -92,7 +92,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let hd = P.head_dim;
   let kvh = h / (P.n_heads / P.n_kv_heads);
   let qb = r * P.n_heads * hd + h * hd;
-  for (var d = j; d < hd; d += 64u) { q_sh[d] = to_f16(Q[qb + d]); }
+  for (var d = j; d < hd; d += WG) { q_sh[d] = to_f16(Q[qb + d]); }
   if (j == 0u) { n_sh = u32(POS[r]) + 1u; }
   let n = workgroupUniformLoad(&n_sh);
   let nkv = (n + 31u) / 32u * 32u;
@@ -102,22 +102,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let tiny = batched && hd % 16u == 0u;
 
   var mx = -f32_inf();
-  for (var t = j; t < n; t += 64u) {
+  for (var t = j; t < n; t += WG) {
     let s = mul_rn(score(t, tiny), P.scale);
     p_sh[t] = s;
     mx = max(mx, s);
   }
-  lanes[j] = mx;
+  ffp[j].x = mx;
   workgroupBarrier();
-  for (var s = 32u; s > 0u; s >>= 1u) {
-    if (j < s) { lanes[j] = max(lanes[j], lanes[j + s]); }
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (j < s) { ffp[j].x = max(ffp[j].x, ffp[j + s].x); }
     workgroupBarrier();
   }
-  mx = lanes[0];
+  mx = ffp[0].x;
   workgroupBarrier();
 
   var sum = vec2<f32>(0.0);
-  for (var b = j * 16u; b < n; b += 64u * 16u) {
+  for (var b = j * 16u; b < n; b += WG * 16u) {
     var e: array<f32, 16>;
     for (var c = 0u; c < 16u; c++) {
       let t = b + c;
@@ -127,7 +127,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   ffp[j] = sum;
   workgroupBarrier();
-  for (var s = 32u; s > 0u; s >>= 1u) {
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (j < s) { ffp[j] = ff_add(ffp[j], ffp[j + s]); }
     workgroupBarrier();
   }
@@ -137,36 +137,33 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let res = opq(fmx(-q0, tot.x, 1.0) - mul_rn(q0, tot.y));
   let inv = fmx(q0, res, q0);
   workgroupBarrier();
-  for (var t = j; t < nkv; t += 64u) {
+  for (var t = j; t < nkv; t += WG) {
     if (t < n) { p_sh[t] = to_f16(mul_rn(p_sh[t], inv)); } else { p_sh[t] = 0.0; }
   }
   workgroupBarrier();
 
-  // The weighted sum over V: one invocation per output dimension (adjacent invocations read
-  // adjacent halves of a V row), each replaying that output's whole lane structure in order.
+  // The weighted sum over V, 64 output dimensions at a time: invocation j takes dimension j % 64
+  // (adjacent invocations read adjacent halves of a V row) and lanes 4q..4q+3 of its 16 (q = j / 64),
+  // each lane's chain in ggml's order; then one invocation per dimension folds the 16 lanes.
+  //   batched (tinyBLAS): lane c is the chain over cells t = c mod 16 of the padded cells;
+  //   single (ggml_vec_dot_f16): lane c folds 64-lane chains c, 16+c, 32+c, 48+c over the first np
+  //   cells as (l[c] + l[32+c]) + (l[16+c] + l[48+c]); the cells from np on are added in double.
+  let np = nkv - nkv % 64u;
+  let dl = j % 64u;
+  let q4 = j / 64u;
   let ob = r * P.n_heads * hd + h * hd;
-  for (var i = j; i < hd; i += 64u) {
-    if (batched) {
-      // tinyBLAS over the padded cells: 16 lanes, lane c takes cells t = c mod 16.
-      var l: array<f32, 16>;
-      for (var c = 0u; c < 16u; c++) { l[c] = 0.0; } // explicit: not every compiler re-zeroes a loop-body var
-      for (var t0 = 0u; t0 < nkv; t0 += 16u) {
-        for (var c = 0u; c < 16u; c++) {
-          let t = t0 + c;
-          var v = 0.0;
-          if (t < n) { v = v_at(t, i); }
-          l[c] = fmx(v, p_sh[t], l[c]);
-        }
-      }
-      OUT[ob + i] = reduce16(l);
-    } else {
-      // ggml_vec_dot_f16: 64 lanes over the first np cells (lane j takes t = j mod 64), folded as
-      // (l[c] + l[32+c]) + (l[16+c] + l[48+c]) and the AVX-512 tree; the rest added in double.
-      let np = nkv - nkv % 64u;
-      var d = vec2<f32>(0.0);
-      if (np > 0u) {
-        var m: array<f32, 16>;
-        for (var c = 0u; c < 16u; c++) {
+  for (var i0 = 0u; i0 < hd; i0 += 64u) {
+    let i = i0 + dl;
+    if (i < hd) {
+      for (var c = 4u * q4; c < 4u * q4 + 4u; c++) {
+        var lane = 0.0;
+        if (batched) {
+          for (var t = c; t < nkv; t += 16u) {
+            var v = 0.0;
+            if (t < n) { v = v_at(t, i); }
+            lane = fmx(v, p_sh[t], lane);
+          }
+        } else {
           var a: array<f32, 4>;
           for (var g = 0u; g < 4u; g++) {
             var acc = 0.0;
@@ -177,12 +174,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             }
             a[g] = acc;
           }
-          m[c] = (a[0] + a[2]) + (a[1] + a[3]);
+          lane = (a[0] + a[2]) + (a[1] + a[3]);
         }
-        d.x = reduce16(m);
+        lane_sh[dl * 16u + c] = lane;
       }
-      for (var t = np; t < n; t++) { d = ff_add_f(d, mul_rn(v_at(t, i), p_sh[t])); }
-      OUT[ob + i] = ff_round(d);
     }
+    workgroupBarrier();
+    if (q4 == 0u && i < hd) {
+      var l: array<f32, 16>;
+      for (var c = 0u; c < 16u; c++) { l[c] = lane_sh[dl * 16u + c]; }
+      if (batched) {
+        OUT[ob + i] = reduce16(l);
+      } else {
+        var d = vec2<f32>(0.0);
+        if (np > 0u) { d.x = reduce16(l); }
+        for (var t = np; t < n; t++) { d = ff_add_f(d, mul_rn(v_at(t, i), p_sh[t])); }
+        OUT[ob + i] = ff_round(d);
+      }
+    }
+    workgroupBarrier();
   }
 }

@@ -41,7 +41,7 @@ export const KERNELS = {
   rope: k('rope', ['rw', 'rw', 'read', 'read'], { includes: ['exact.wgsl'] }),
   kvStore: k('kv_store', ['read', 'read', 'read', 'read', 'rw', 'rw']),
   attention: k('attention', ['read', 'read', 'read', 'read', 'read', 'rw'], { reduce: true, includes: ['half.wgsl'] }),
-  attentionExact: k('attention_exact', ['read', 'read', 'read', 'read', 'read', 'rw'], { includes: ['exact.wgsl'] }),
+  attentionExact: k('attention_exact', ['read', 'read', 'read', 'read', 'read', 'rw'], { wg: null, includes: ['exact.wgsl'] }),
   swiglu: k('swiglu', ['read', 'read', 'rw'], { wg: 256, includes: ['exact.wgsl'] }),
   add: k('add', ['read', 'read', 'rw'], { wg: 256 }),
   actRound: k('act_round', ['read', 'rw'], { includes: ['half.wgsl', 'exact.wgsl'] }),
