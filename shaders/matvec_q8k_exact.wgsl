@@ -68,11 +68,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     for (var k = 0u; k < 8u; k++) { acc[k] = fmx(d, f32(lanes[k]), acc[k]); }
   }
-  let t0 = opq(acc[0] + acc[4]);
-  let t1 = opq(acc[1] + acc[5]);
-  let t2 = opq(acc[2] + acc[6]);
-  let t3 = opq(acc[3] + acc[7]);
-  var v = opq(opq(t0 + t2) + opq(t1 + t3));
+  var v = hsum8(acc);
   if (K_MINS == 2u) { v = opq(v + opq(opq(accm[0] + accm[2]) + opq(accm[1] + accm[3]))); }
   if (K_MINS == 3u) { v = opq(v + summs); }
   let oc = P.out_offset + o;

@@ -208,3 +208,12 @@ fn v_expf(x: f32) -> f32 {
   let j = fmx(fmx(fmx(0x1.0e402p-7, b, 0x1.573e2ep-5), u, fmx(0x1.555e66p-3, b, 0x1.fffdb6p-2)), u, fmx(0x1.ffffecp-1, b, 1.0));
   return ldexp(j, i32(n));
 }
+
+// The 8-lane horizontal sum of ggml's hsum_float_8.
+fn hsum8(a: array<f32, 8>) -> f32 {
+  let t0 = opq(a[0] + a[4]);
+  let t1 = opq(a[1] + a[5]);
+  let t2 = opq(a[2] + a[6]);
+  let t3 = opq(a[3] + a[7]);
+  return opq(opq(t0 + t2) + opq(t1 + t3));
+}

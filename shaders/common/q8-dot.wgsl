@@ -20,15 +20,6 @@ fn isum8(l: array<i32, 8>) -> i32 {
   return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
 }
 
-// The 8-lane horizontal sum of ggml's hsum_float_8.
-fn hsum8(a: array<f32, 8>) -> f32 {
-  let t0 = opq(a[0] + a[4]);
-  let t1 = opq(a[1] + a[5]);
-  let t2 = opq(a[2] + a[6]);
-  let t3 = opq(a[3] + a[7]);
-  return opq(opq(t0 + t2) + opq(t1 + t3));
-}
-
 // Activation block xb's scale, weight block at byte b's scale (and min at b + 2, s of xb).
 fn xd(xb: u32) -> f32 { return bitcast<f32>(XQ[xb * 10u + 8u]); }
 fn xs(xb: u32) -> f32 { return bitcast<f32>(XQ[xb * 10u + 9u]); }

@@ -35,6 +35,7 @@ export const KERNELS = {
   matvecQ8ExactLanes: k('matvec_q8_exact_lanes', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null, includes: ['exact.wgsl', 'q8-dot.wgsl'] }),
   q8Quant: k('q8_quant', ['read', 'rw'], { includes: ['exact.wgsl'] }),
   matvecQ8kExact: k('matvec_q8k_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl'] }),
+  matvecQ8kExactLanes: k('matvec_q8k_exact_lanes', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null, includes: ['exact.wgsl'] }),
   q8kQuant: k('q8k_quant', ['read', 'rw'], { includes: ['exact.wgsl'] }),
   matmul: k('matmul', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null }),
   rmsNorm: k('rmsnorm', ['read', 'read', 'rw'], { includes: ['exact.wgsl'] }),

@@ -56,8 +56,9 @@ export interface WebGpuBackendOptions {
    */
   readonly exact?: boolean;
   /**
-   * Exact legacy-quant matmuls on eight invocations per output (matvec_q8_exact_lanes.wgsl) rather
-   * than one (matvec_q8_exact.wgsl); same results. Default: on, except on CPU adapters (lavapipe),
+   * Exact quantized matmuls on eight invocations per output (matvec_q8_exact_lanes.wgsl,
+   * matvec_q8k_exact_lanes.wgsl) rather than one (matvec_q8_exact.wgsl, matvec_q8k_exact.wgsl);
+   * same results. Default: on, except on CPU adapters (lavapipe),
    * where it is slower (the synth-qwen2-256-Q8_0 oracle: 14.1 s against 7.8-9.6 s).
    */
   readonly exactLanes?: boolean;
@@ -380,7 +381,9 @@ export class WebGpuBackend implements Backend {
       const xq = this.quantizedActivations(xt, 256);
       for (const part of w.parts) {
         const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, 0, xt.rows];
-        this.dispatch(KERNELS.matvecQ8kExact, w.storedType, params, [part.buf, xq, o.buf, biasBuf], Math.ceil((xt.rows * part.rows) / 64));
+        const bufs = [part.buf, xq, o.buf, biasBuf];
+        if (this.exactLanes) this.dispatch(KERNELS.matvecQ8kExactLanes, w.storedType, params, bufs, Math.ceil((xt.rows * part.rows) / 8));
+        else this.dispatch(KERNELS.matvecQ8kExact, w.storedType, params, bufs, Math.ceil((xt.rows * part.rows) / 64));
       }
       return;
     }

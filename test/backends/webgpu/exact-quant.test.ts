@@ -29,7 +29,7 @@ async function matmulOn(b: Backend, type: GgmlType, outs: number, cols: number, 
 }
 
 describe.skipIf(!present)('webgpu exact quantized matmuls vs the CPU backend', () => {
-  // Legacy types have two kernels (one invocation per output, or eight lanes per output): both run.
+  // Two kernels per type (one invocation per output, or eight lanes per output): both run.
   const gpus = new Map<boolean, WebGpuBackend>();
   beforeAll(async () => {
     for (const lanes of [false, true]) gpus.set(lanes, await openGpu({ exactLanes: lanes }));
@@ -40,11 +40,11 @@ describe.skipIf(!present)('webgpu exact quantized matmuls vs the CPU backend', (
 
   const variants = [
     ...LEGACY.flatMap((type) => [false, true].map((lanes) => ({ type, lanes }))),
-    ...KQUANTS.map((type) => ({ type, lanes: false })),
+    ...KQUANTS.flatMap((type) => [false, true].map((lanes) => ({ type, lanes }))),
   ];
   for (const { type, lanes } of variants) {
     const block = KQUANTS.includes(type) ? 256 : 32;
-    const kernel = LEGACY.includes(type) ? (lanes ? ', eight lanes per output' : ', one invocation per output') : '';
+    const kernel = lanes ? ', eight lanes per output' : ', one invocation per output';
     it(`${typeName(type)}${kernel}: every output bit-identical (single rows, batches, mixed sequences, 8k-row Q4_0 repacking)`, async () => {
       const gpu = gpus.get(lanes)!;
       // lavapipe runs the lanes kernel's barriers slowly: fewer cases there.
