@@ -56,12 +56,14 @@ export interface WebGpuBackendOptions {
    */
   readonly exact?: boolean;
   /**
-   * Exact quantized matmuls on eight invocations per output (matvec_q8_exact_lanes.wgsl,
-   * matvec_q8k_exact_lanes.wgsl) rather than one (matvec_q8_exact.wgsl, matvec_q8k_exact.wgsl);
-   * same results. Default: on, except on CPU adapters (lavapipe),
-   * where it is slower (the synth-qwen2-256-Q8_0 oracle: 14.1 s against 7.8-9.6 s).
+   * How the exact quantized matmuls spread their work (same results either way): 'parallel' (GPUs)
+   * runs eight invocations per output (matvec_q8_exact_lanes.wgsl, matvec_q8k_exact_lanes.wgsl) and
+   * tiles batches of 8+ rows of legacy types (matmul_q8_exact.wgsl); 'serial' runs one invocation
+   * per output (matvec_q8_exact.wgsl, matvec_q8k_exact.wgsl). Default: 'parallel', except on CPU
+   * adapters (lavapipe), where 'serial' is faster (the synth-qwen2-256-Q8_0 oracle: 7.8-9.6 s
+   * against 14.1 s).
    */
-  readonly exactLanes?: boolean;
+  readonly exactKernels?: 'serial' | 'parallel';
   /**
    * Time every dispatch on the GPU, per kernel (timestamp queries, one pass per dispatch): see
    * profileReport(). For benchmarks only: the extra passes slow a forward down.
@@ -97,7 +99,7 @@ export class WebGpuBackend implements Backend {
   readonly subgroups: boolean;
   readonly fuseDecodeRounding: boolean;
   readonly exact: boolean;
-  readonly exactLanes: boolean;
+  readonly exactKernels: 'serial' | 'parallel';
   /** Rows per sequence of the current forward pass (describeBatch); undefined when ops are run directly. */
   private batchLayout: Int32Array | undefined;
 
@@ -141,7 +143,7 @@ export class WebGpuBackend implements Backend {
     this.deviceDescription = opened.description;
     this.fuseDecodeRounding = opts.fuseDecodeRounding ?? false;
     this.exact = opts.exact ?? true;
-    this.exactLanes = opts.exactLanes ?? !opened.software;
+    this.exactKernels = opts.exactKernels ?? (opened.software ? 'serial' : 'parallel');
     const deviceMax = Math.min(opened.limits.maxStorageBufferBindingSize, opened.limits.maxBufferSize);
     this.deviceBindingBytes = deviceMax & ~3;
     this.maxBindingBytes = Math.min(deviceMax, opts.maxBindingBytes ?? deviceMax) & ~3;
@@ -382,7 +384,7 @@ export class WebGpuBackend implements Backend {
       for (const part of w.parts) {
         const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, 0, xt.rows];
         const bufs = [part.buf, xq, o.buf, biasBuf];
-        if (this.exactLanes) this.dispatch(KERNELS.matvecQ8kExactLanes, w.storedType, params, bufs, Math.ceil((xt.rows * part.rows) / 8));
+        if (this.exactKernels === 'parallel') this.dispatch(KERNELS.matvecQ8kExactLanes, w.storedType, params, bufs, Math.ceil((xt.rows * part.rows) / 8));
         else this.dispatch(KERNELS.matvecQ8kExact, w.storedType, params, bufs, Math.ceil((xt.rows * part.rows) / 64));
       }
       return;
@@ -394,8 +396,9 @@ export class WebGpuBackend implements Backend {
         for (const part of w.parts) {
           const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo, run.n];
           const bufs = [part.buf, xq, o.buf, biasBuf];
-          if (this.exactLanes) this.dispatch(KERNELS.matvecQ8ExactLanes, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / 8));
-          else this.dispatch(KERNELS.matvecQ8Exact, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / 64));
+          if (this.exactKernels === 'serial') this.dispatch(KERNELS.matvecQ8Exact, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / 64));
+          else if (run.n >= 8 && kind !== 2) this.dispatch(KERNELS.matmulQ8Exact, w.storedType, params, bufs, Math.ceil(part.rows / 8) * Math.ceil(run.n / 8));
+          else this.dispatch(KERNELS.matvecQ8ExactLanes, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / 8));
         }
       }
       return;

@@ -29,10 +29,11 @@ async function matmulOn(b: Backend, type: GgmlType, outs: number, cols: number, 
 }
 
 describe.skipIf(!present)('webgpu exact quantized matmuls vs the CPU backend', () => {
-  // Two kernels per type (one invocation per output, or eight lanes per output): both run.
+  // Both kernel sets run: 'serial' (one invocation per output) and 'parallel' (eight lanes per
+  // output; tiles of 8 rows x 8 outputs for batches of 8+ rows of legacy types).
   const gpus = new Map<boolean, WebGpuBackend>();
   beforeAll(async () => {
-    for (const lanes of [false, true]) gpus.set(lanes, await openGpu({ exactLanes: lanes }));
+    for (const lanes of [false, true]) gpus.set(lanes, await openGpu({ exactKernels: lanes ? 'parallel' : 'serial' }));
   });
   afterAll(() => {
     for (const g of gpus.values()) g.dispose();
@@ -44,8 +45,8 @@ describe.skipIf(!present)('webgpu exact quantized matmuls vs the CPU backend', (
   ];
   for (const { type, lanes } of variants) {
     const block = KQUANTS.includes(type) ? 256 : 32;
-    const kernel = lanes ? ', eight lanes per output' : ', one invocation per output';
-    it(`${typeName(type)}${kernel}: every output bit-identical (single rows, batches, mixed sequences, 8k-row Q4_0 repacking)`, async () => {
+    const kernel = lanes ? ', parallel kernels' : ', serial kernels';
+    it(`${typeName(type)}${kernel}: every output bit-identical (single rows, batches up to 19 rows, mixed sequences, 8k-row Q4_0 repacking)`, async () => {
       const gpu = gpus.get(lanes)!;
       // lavapipe runs the lanes kernel's barriers slowly: fewer cases there.
       const numRuns = lanes && isSoftware(gpu) ? 3 : 6;
@@ -53,9 +54,10 @@ describe.skipIf(!present)('webgpu exact quantized matmuls vs the CPU backend', (
       console.log(`webgpu exact ${typeName(type)} seed ${seed}`);
       await fc.assert(
         fc.asyncProperty(
-          fc.integer({ min: 1, max: 4 }),
+          fc.constantFrom(1, 2, 3, 4, 9, 16, 19),
           fc.constantFrom(3, 8, 13, 16),
-          fc.integer({ min: 1, max: block === 32 ? 5 : 2 }),
+          // 37 blocks: past the tiled kernel's 16-block chunks, ending in a partial one.
+          block === 32 ? fc.oneof(fc.integer({ min: 1, max: 5 }), fc.constant(37)) : fc.integer({ min: 1, max: 2 }),
           fc.boolean(),
           fc.integer(),
           async (rows, outs, nBlocks, mixed, dataSeed) => {
