@@ -3,8 +3,9 @@
 // is materialized. Two passes, so that the normalized probabilities can be rounded to f16 as
 // llama.cpp does (it multiplies f16 probabilities with the f16 V cache; q is rounded to f16 too):
 //   1. scores s_j = scale * q·k_j; running max m and running sum l of exp(s_j - m) (online softmax)
-//   2. scores again; p_j = f16(exp(s_j - m) / l); thread t accumulates output dimension pairs
-//      t, t + WG, ... as sum_j p_j v_j.
+//   2. scores again; p_j = f16(exp(s_j - m) / l); the WG threads split into WG / (head_dim / 2)
+//      groups, thread (g, d) accumulating dimension pair d over the positions j = g mod groups of
+//      each chunk (so every thread works in decode); the groups' sums are added at the end.
 // The cache is f16 pairs in u32 words (see kv_store.wgsl); head_dim is even.
 // needs: a reduction (wg_sum, wg_max), common/half.wgsl (round_f16, round_f16x2)
 struct Params {
@@ -25,12 +26,12 @@ struct Params {
 @group(0) @binding(5) var<storage, read> POS: array<i32>;
 @group(0) @binding(6) var<storage, read_write> OUT: array<f32>;
 
-override WG: u32 = 64u;
+override WG: u32 = 256u; // >= MAX_HEAD_DIM / 2: every dimension pair has a thread
 const MAX_HEAD_DIM: u32 = 256u;
-const PAIRS_PER_THREAD: u32 = 2u; // MAX_HEAD_DIM / 2 / WG with WG >= 64
 
 var<workgroup> q_sh: array<vec2<f32>, 128>; // MAX_HEAD_DIM / 2
 var<workgroup> p_sh: array<f32, WG>;
+var<workgroup> acc_sh: array<vec2<f32>, WG>;
 var<workgroup> n_sh: u32;
 
 fn score(kb: u32, hp: u32) -> f32 {
@@ -71,7 +72,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 
   // Pass 2: weighted sum of values.
-  var acc: array<vec2<f32>, PAIRS_PER_THREAD>;
+  let groups = WG / hp;
+  let d = lid % hp;
+  let g = lid / hp;
+  var acc = vec2<f32>(0.0);
   for (var c = 0u; c < n; c += WG) {
     let j = c + lid;
     var p = 0.0;
@@ -79,24 +83,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     p_sh[lid] = p;
     workgroupBarrier();
     let cn = min(WG, n - c);
-    for (var t = 0u; t < PAIRS_PER_THREAD; t++) {
-      let d = lid + t * WG;
-      if (d < hp) {
-        var a = acc[t];
-        for (var jj = 0u; jj < cn; jj++) {
-          a += p_sh[jj] * unpack2x16float(VC[base + (c + jj) * kvp + d]);
-        }
-        acc[t] = a;
+    if (g < groups) {
+      for (var jj = g; jj < cn; jj += groups) {
+        acc += p_sh[jj] * unpack2x16float(VC[base + (c + jj) * kvp + d]);
       }
     }
     workgroupBarrier(); // p_sh is rewritten by the next chunk
   }
-  let ob = r * P.n_heads * P.head_dim + h * P.head_dim;
-  for (var t = 0u; t < PAIRS_PER_THREAD; t++) {
-    let d = lid + t * WG;
-    if (d < hp) {
-      OUT[ob + 2u * d] = acc[t].x;
-      OUT[ob + 2u * d + 1u] = acc[t].y;
-    }
+  acc_sh[lid] = acc;
+  workgroupBarrier();
+  if (lid < hp) {
+    var sum = acc_sh[lid];
+    for (var k = 1u; k < groups; k++) { sum += acc_sh[k * hp + lid]; }
+    let ob = r * P.n_heads * P.head_dim + h * P.head_dim;
+    OUT[ob + 2u * lid] = sum.x;
+    OUT[ob + 2u * lid + 1u] = sum.y;
   }
 }

@@ -42,7 +42,7 @@ export const KERNELS = {
   rmsNorm: k('rmsnorm', ['read', 'read', 'rw'], { wg: 256, includes: ['exact.wgsl'] }),
   rope: k('rope', ['rw', 'rw', 'read', 'read'], { includes: ['exact.wgsl'] }),
   kvStore: k('kv_store', ['read', 'read', 'read', 'read', 'rw', 'rw']),
-  attention: k('attention', ['read', 'read', 'read', 'read', 'read', 'rw'], { reduce: true, includes: ['half.wgsl'] }),
+  attention: k('attention', ['read', 'read', 'read', 'read', 'read', 'rw'], { reduce: true, wg: 256, includes: ['half.wgsl'] }),
   attentionExact: k('attention_exact', ['read', 'read', 'read', 'read', 'read', 'rw'], { wg: null, includes: ['exact.wgsl'] }),
   swiglu: k('swiglu', ['read', 'read', 'rw'], { wg: 256, includes: ['exact.wgsl'] }),
   add: k('add', ['read', 'read', 'rw'], { wg: 256 }),
