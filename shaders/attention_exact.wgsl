@@ -4,7 +4,8 @@
 //   head_dim % 16 == 0) times scale; soft_max: ggml_v_expf(s - max), each 16-cell block summed by
 //   the AVX-512 tree and the blocks added in double (float-float here), times (float)(1/sum), rounded
 //   to f16; out = V·p over the cells padded to 32 (vec_dot_f16 / tinyBLAS again).
-// One workgroup of 256 per (row, head); the scores of up to MAX_CTX positions stay in workgroup memory.
+// One workgroup of 256 per (row, head); the scores of up to MAX_CTX positions stay in workgroup memory,
+// longer contexts keep them in the PS scratch (variant LONG).
 // needs: common/exact.wgsl
 struct Params {
   rows: u32,
@@ -16,6 +17,7 @@ struct Params {
   scale: f32,
   row_lo: u32,
   batched: u32,
+  p_stride: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -25,6 +27,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read> SLOTS: array<i32>;
 @group(0) @binding(5) var<storage, read> POS: array<i32>;
 @group(0) @binding(6) var<storage, read_write> OUT: array<f32>;
+// LONG != 0: more than MAX_CTX cells; the probabilities live in PS, p_stride floats per (row, head).
+@group(0) @binding(7) var<storage, read_write> PS: array<f32>;
+override LONG: u32 = 0u;
 
 const WG: u32 = 256u;
 const MAX_CTX: u32 = 2048u;
@@ -37,6 +42,22 @@ var<workgroup> lane_sh: array<f32, 1024>;
 var<workgroup> n_sh: u32;
 
 var<private> kbase: u32;
+var<private> pbase: u32;
+
+fn pget(t: u32) -> f32 {
+  if (LONG != 0u) { return PS[pbase + t]; }
+  return p_sh[t];
+}
+
+fn pset(t: u32, v: f32) {
+  if (LONG != 0u) { PS[pbase + t] = v; } else { p_sh[t] = v; }
+}
+
+// Other invocations read the probabilities next: order workgroup and (LONG) storage writes.
+fn pbarrier() {
+  storageBarrier();
+  workgroupBarrier();
+}
 
 fn half_at(buf_word: u32, e: u32) -> f32 {
   return half_to_f32((buf_word >> ((e & 1u) * 16u)) & 0xffffu);
@@ -97,6 +118,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let n = workgroupUniformLoad(&n_sh);
   let nkv = (n + 31u) / 32u * 32u;
   kbase = u32(SLOTS[r]) * P.context * (P.kv_dim / 2u) + kvh * (hd / 2u);
+  pbase = task * P.p_stride;
   // llama.cpp's batched kernels only for rows whose sequence has >= 2 rows in the batch (host-decided).
   let batched = P.batched != 0u;
   let tiny = batched && hd % 16u == 0u;
@@ -104,11 +126,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var mx = -f32_inf();
   for (var t = j; t < n; t += WG) {
     let s = mul_rn(score(t, tiny), P.scale);
-    p_sh[t] = s;
+    pset(t, s);
     mx = max(mx, s);
   }
   ffp[j].x = mx;
-  workgroupBarrier();
+  pbarrier();
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
     if (j < s) { ffp[j].x = max(ffp[j].x, ffp[j + s].x); }
     workgroupBarrier();
@@ -121,7 +143,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var e: array<f32, 16>;
     for (var c = 0u; c < 16u; c++) {
       let t = b + c;
-      if (t < n) { e[c] = v_expf(opq(p_sh[t] - mx)); p_sh[t] = e[c]; } else { e[c] = 0.0; }
+      if (t < n) { e[c] = v_expf(opq(pget(t) - mx)); pset(t, e[c]); } else { e[c] = 0.0; }
     }
     sum = ff_add_f(sum, reduce16(e));
   }
@@ -136,11 +158,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let q0 = div_rn(1.0, tot.x);
   let res = opq(fmx(-q0, tot.x, 1.0) - mul_rn(q0, tot.y));
   let inv = fmx(q0, res, q0);
-  workgroupBarrier();
+  pbarrier();
   for (var t = j; t < nkv; t += WG) {
-    if (t < n) { p_sh[t] = to_f16(mul_rn(p_sh[t], inv)); } else { p_sh[t] = 0.0; }
+    if (t < n) { pset(t, to_f16(mul_rn(pget(t), inv))); } else { pset(t, 0.0); }
   }
-  workgroupBarrier();
+  pbarrier();
 
   // The weighted sum over V, 64 output dimensions at a time: invocation j takes dimension j % 64
   // (adjacent invocations read adjacent halves of a V row) and lanes 4q..4q+3 of its 16 (q = j / 64),
@@ -161,7 +183,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           for (var t = c; t < nkv; t += 16u) {
             var v = 0.0;
             if (t < n) { v = v_at(t, i); }
-            lane = fmx(v, p_sh[t], lane);
+            lane = fmx(v, pget(t), lane);
           }
         } else {
           var a: array<f32, 4>;
@@ -170,7 +192,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
             for (var t = c + 16u * g; t < np; t += 64u) {
               var v = 0.0;
               if (t < n) { v = v_at(t, i); }
-              acc = fmx(v, p_sh[t], acc);
+              acc = fmx(v, pget(t), acc);
             }
             a[g] = acc;
           }
@@ -188,7 +210,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       } else {
         var d = vec2<f32>(0.0);
         if (np > 0u) { d.x = reduce16(l); }
-        for (var t = np; t < n; t++) { d = ff_add_f(d, mul_rn(v_at(t, i), p_sh[t])); }
+        for (var t = np; t < n; t++) { d = ff_add_f(d, mul_rn(v_at(t, i), pget(t))); }
         OUT[ob + i] = ff_round(d);
       }
     }

@@ -12,9 +12,11 @@ export interface KernelSpec {
   readonly wg: number | undefined;
   /** Helper files from shaders/common/. */
   readonly includes: readonly string[];
+  /** The override a dispatch's variant number (when non-zero) is passed as. */
+  readonly variant: string;
 }
 
-function k(name: string, bindings: BindingKind[], o: { reduce?: boolean; dequant?: boolean; wg?: number | null; includes?: string[] } = {}): KernelSpec {
+function k(name: string, bindings: BindingKind[], o: { reduce?: boolean; dequant?: boolean; wg?: number | null; includes?: string[]; variant?: string } = {}): KernelSpec {
   return {
     name,
     file: `${name}.wgsl`,
@@ -23,6 +25,7 @@ function k(name: string, bindings: BindingKind[], o: { reduce?: boolean; dequant
     dequant: o.dequant ?? false,
     wg: o.wg === null ? undefined : (o.wg ?? 64),
     includes: o.includes ?? [],
+    variant: o.variant ?? 'NX',
   };
 }
 
@@ -43,7 +46,7 @@ export const KERNELS = {
   rope: k('rope', ['rw', 'rw', 'read', 'read'], { includes: ['exact.wgsl'] }),
   kvStore: k('kv_store', ['read', 'read', 'read', 'read', 'rw', 'rw']),
   attention: k('attention', ['read', 'read', 'read', 'read', 'read', 'rw'], { reduce: true, wg: 256, includes: ['half.wgsl'] }),
-  attentionExact: k('attention_exact', ['read', 'read', 'read', 'read', 'read', 'rw'], { wg: null, includes: ['exact.wgsl'] }),
+  attentionExact: k('attention_exact', ['read', 'read', 'read', 'read', 'read', 'rw', 'rw'], { wg: null, includes: ['exact.wgsl'], variant: 'LONG' }),
   swiglu: k('swiglu', ['read', 'read', 'rw'], { wg: 256, includes: ['exact.wgsl'] }),
   add: k('add', ['read', 'read', 'rw'], { wg: 256 }),
   actRound: k('act_round', ['read', 'rw'], { includes: ['half.wgsl', 'exact.wgsl'] }),
@@ -60,6 +63,8 @@ export const MATVEC_ROWS_PER_GROUP = 4;
 export const MATVEC_XR_MAX_COLS = 2048;
 /** Cached positions up to which attention_exact.wgsl keeps a row's scores in workgroup memory (its MAX_CTX). */
 export const ATTENTION_EXACT_MAX_CTX = 2048;
+/** Bytes of the scratch that holds exact attention's probabilities past ATTENTION_EXACT_MAX_CTX cells. */
+export const ATTENTION_SCRATCH_BYTES = 32 * 2 ** 20;
 /** u32 words per 32-element block of q8_quant.wgsl's output (8 of packed quants, d, s). */
 export const Q8_BLOCK_WORDS = 10;
 /** u32 words per 256-element superblock of q8k_quant.wgsl's output (64 of packed quants, d, 16 sums). */

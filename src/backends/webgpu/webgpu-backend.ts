@@ -11,7 +11,7 @@ import { dequantizeTensor, UnsupportedTensorTypeError } from '../../quant/regist
 import type { AttentionParams, Backend, DeviceResource, IndexTensor, KvCache, KvCacheSpec, RopeParams, Tensor, Weight } from '../backend.ts';
 import { formatBytes, type OpenedDevice } from './device.ts';
 import { DispatchProfiler, type KernelTime } from './dispatch-profiler.ts';
-import { ATTENTION_EXACT_MAX_CTX, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, Q8_BLOCK_WORDS, Q8K_BLOCK_WORDS, type KernelSpec } from './kernels.ts';
+import { ATTENTION_EXACT_MAX_CTX, ATTENTION_SCRATCH_BYTES, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, Q8_BLOCK_WORDS, Q8K_BLOCK_WORDS, type KernelSpec } from './kernels.ts';
 import {
   asIndex,
   asKv,
@@ -115,6 +115,7 @@ export class WebGpuBackend implements Backend {
   /** Rounded copies of activation tensors, by tensor buffer id and act_round mode. */
   private readonly rounded = new Map<number, Map<number, { buf: GpuBuf; fresh: boolean }>>();
   private readonly stagingPool: GPUBuffer[] = [];
+  private attentionScratch: GpuBuf | undefined;
   private readonly dummy: GpuBuf;
   /** Dispatches recorded and command buffers submitted since creation (for benchmarks). */
   readonly counters = { dispatches: 0, submits: 0 };
@@ -494,16 +495,34 @@ export class WebGpuBackend implements Backend {
     this.checkSlotsPositions('attention', c, s, pos, rows);
     let maxPos = 0;
     for (const v of pos.host) maxPos = Math.max(maxPos, v);
-    const exact = this.exact && Math.ceil((maxPos + 1) / 32) * 32 <= ATTENTION_EXACT_MAX_CTX;
     const bufs = [qt.buf, c.k[layer]!, c.v[layer]!, s.buf, pos.buf, o.buf];
-    if (!exact) {
+    if (!this.exact) {
       this.dispatch(KERNELS.attention, undefined, [rows, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }], bufs, rows * nHeads);
       return;
     }
+    // Up to ATTENTION_EXACT_MAX_CTX cells the probabilities stay in workgroup memory; past it they go
+    // to a storage scratch (variant LONG), a bounded number of rows per dispatch.
+    const nkv = Math.ceil((maxPos + 1) / 32) * 32;
+    const long = nkv > ATTENTION_EXACT_MAX_CTX;
+    const scratch = long ? this.attentionScratchBuf() : this.dummy;
+    const rowsPerDispatch = long ? Math.max(1, Math.floor(ATTENTION_SCRATCH_BYTES / 4 / (nHeads * nkv))) : rows;
+    if (long && nHeads * nkv * 4 > ATTENTION_SCRATCH_BYTES) throw new RangeError(`attention: ${nHeads} heads x ${nkv} cells exceed the exact attention scratch`);
     for (const run of this.kernelRuns(rows)) {
-      const params = [run.n, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }, run.lo, run.batched ? 1 : 0];
-      this.dispatch(KERNELS.attentionExact, undefined, params, bufs, run.n * nHeads);
+      for (let lo = run.lo; lo < run.lo + run.n; lo += rowsPerDispatch) {
+        const n = Math.min(rowsPerDispatch, run.lo + run.n - lo);
+        const params = [n, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }, lo, run.batched ? 1 : 0, nkv];
+        this.dispatch(KERNELS.attentionExact, undefined, params, [...bufs, scratch], n * nHeads, long ? 1 : 0);
+      }
     }
+  }
+
+  /** The storage scratch of exact attention past ATTENTION_EXACT_MAX_CTX cells, made on first use. */
+  private attentionScratchBuf(): GpuBuf {
+    if (!this.attentionScratch) {
+      const buffer = this.device.createBuffer({ label: 'rocforge attention scratch', size: ATTENTION_SCRATCH_BYTES, usage: GPUBufferUsage.STORAGE });
+      this.attentionScratch = new GpuBuf(buffer, ATTENTION_SCRATCH_BYTES);
+    }
+    return this.attentionScratch;
   }
 
   swiglu(gate: Tensor, up: Tensor, out: Tensor): void {
@@ -669,6 +688,7 @@ export class WebGpuBackend implements Backend {
       this.timer.readback.destroy();
     }
     this.profiler?.destroy();
+    this.attentionScratch?.buffer.destroy();
     this.bindGroups.clear();
     this.device.destroy();
   }
@@ -743,12 +763,12 @@ export class WebGpuBackend implements Backend {
     let p = perSpec.get(numKey);
     if (p) return p;
     const reduce = spec.reduce ? (this.subgroups ? 'subgroup' : 'shared') : undefined;
-    const key = `${spec.name}|${type !== undefined ? typeName(type) : ''}|${reduce ?? ''}${nx ? `|NX=${nx}` : ''}`;
+    const key = `${spec.name}|${type !== undefined ? typeName(type) : ''}|${reduce ?? ''}${nx ? `|${spec.variant}=${nx}` : ''}`;
     const { pl } = this.layoutFor(spec);
     const code = composeShader({ op: spec.file, dequant: spec.dequant ? type : undefined, reduce, includes: spec.includes });
     const constants: Record<string, number> = {};
     if (spec.wg !== undefined) constants.WG = spec.wg;
-    if (nx) constants.NX = nx;
+    if (nx) constants[spec.variant] = nx;
     if (spec.includes.includes('exact.wgsl')) constants.FMA_FUSED = this.opts.fmaFused === false ? 0 : 1;
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label: key, code });

@@ -1,7 +1,8 @@
 // Exact attention: with `exact` (the default) the WebGPU backend's attention replays the CPU
 // backend's (llama.cpp's non-flash soft_max and f16 dots, per-row single/batched kernels), so every
 // output is bit-identical, including contexts past 64 cells, where ggml_vec_dot_f16's 64-lane
-// loop covers the first cells and the rest are added in double.
+// loop covers the first cells and the rest are added in double, and past 2048 cells, where the
+// probabilities no longer fit in workgroup memory.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend, DeviceResource } from '../../../src/backends/backend.ts';
@@ -80,6 +81,20 @@ describe.skipIf(!present)('webgpu exact attention vs the CPU backend', () => {
         },
       ),
       { seed, numRuns: 12 },
+    );
+  });
+
+  it('stays bit-identical past 2048 cells (probabilities in a storage scratch instead of workgroup memory)', async () => {
+    const seed = Number(process.env.FC_SEED ?? Date.now());
+    console.log(`webgpu exact long attention seed ${seed}`);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2030, max: 2400 }), fc.constantFrom(1, 3), fc.integer(), async (past, rows, dataSeed) => {
+        const c: Case = { nHeads: 4, nKvHeads: 2, headDim: 64, past, rows, seed: dataSeed };
+        const want = await attentionOn(new CpuBackend(), c);
+        const got = await attentionOn(gpu, c);
+        expect(Array.from(got), JSON.stringify(c)).toEqual(Array.from(want));
+      }),
+      { seed, numRuns: 4 },
     );
   });
 });
