@@ -398,7 +398,7 @@ export class WebGpuBackend implements Backend {
           const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo, run.n];
           const bufs = [part.buf, xq, o.buf, biasBuf];
           if (this.exactKernels === 'serial') this.dispatch(KERNELS.matvecQ8Exact, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / 64));
-          else if (run.n >= 8 && kind !== 2) this.dispatch(KERNELS.matmulQ8Exact, w.storedType, params, bufs, Math.ceil(part.rows / 8) * Math.ceil(run.n / 8));
+          else if (run.n >= 8 && kind !== 2) this.dispatch(KERNELS.matmulQ8Exact, w.storedType, params, bufs, Math.ceil(part.rows / 16) * Math.ceil(run.n / 16));
           else this.dispatch(KERNELS.matvecQ8ExactLanes, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / 8));
         }
       }
