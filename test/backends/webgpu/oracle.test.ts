@@ -48,7 +48,10 @@ const skip = missingShared('oracle');
 let gpu: WebGpuBackend | undefined;
 let models: string[] = [];
 if (present && !skip) {
-  gpu = await createWebGpuBackend();
+  // ROCFORGE_EXACT_KERNELS=serial|parallel picks the exact kernel set (default: by adapter), so that
+  // lavapipe can also run the oracle through the GPU-shaped kernels.
+  const kernels = process.env.ROCFORGE_EXACT_KERNELS;
+  gpu = await createWebGpuBackend(kernels === 'serial' || kernels === 'parallel' ? { exactKernels: kernels } : {});
   const all = sharedModels();
   const full = !isSoftware(gpu) || process.env.ROCFORGE_ORACLE_FULL === '1';
   models = full ? all : all.filter((m) => LAVAPIPE_SUBSET.includes(m));
