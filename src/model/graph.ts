@@ -27,16 +27,16 @@ export class BatchScratch {
   readonly up: Tensor;
   readonly act: Tensor;
 
-  private readonly resources: DeviceResource[];
+  private readonly set: ResourceSet;
 
   constructor(
-    private readonly backend: Backend,
+    backend: Backend,
     hp: HParams,
     readonly rows: number,
   ) {
     const qDim = hp.nHeads * hp.headDim;
     const kvDim = hp.nKvHeads * hp.headDim;
-    const set = new ResourceSet(backend);
+    const set = (this.set = new ResourceSet(backend));
     try {
       this.tokens = set.index(rows);
       this.slots = set.index(rows);
@@ -55,11 +55,10 @@ export class BatchScratch {
       set.releaseAll();
       throw e;
     }
-    this.resources = set.created;
   }
 
   release(): void {
-    for (const r of this.resources) this.backend.release(r);
+    this.set.releaseAll();
   }
 }
 
@@ -75,14 +74,14 @@ export class LogitScratch {
   readonly delta: Tensor;
   readonly logits: Tensor;
 
-  private readonly resources: DeviceResource[];
+  private readonly set: ResourceSet;
 
   constructor(
-    private readonly backend: Backend,
+    backend: Backend,
     hp: HParams,
     readonly rows: number,
   ) {
-    const set = new ResourceSet(backend);
+    const set = (this.set = new ResourceSet(backend));
     try {
       this.pick = set.index(rows);
       this.picked = set.tensor(rows, hp.dim);
@@ -96,11 +95,10 @@ export class LogitScratch {
       set.releaseAll();
       throw e;
     }
-    this.resources = set.created;
   }
 
   release(): void {
-    for (const r of this.resources) this.backend.release(r);
+    this.set.releaseAll();
   }
 }
 
@@ -109,7 +107,7 @@ export class LogitScratch {
  * part-way (device out of memory) the ones already made can be released instead of leaking.
  */
 class ResourceSet {
-  readonly created: DeviceResource[] = [];
+  private readonly created: DeviceResource[] = [];
 
   constructor(private readonly backend: Backend) {}
 
