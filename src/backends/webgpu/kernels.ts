@@ -63,6 +63,10 @@ export const MATVEC_ROWS_PER_GROUP = 4;
 export const MATVEC_XR_MAX_COLS = 2048;
 /** Cached positions up to which attention_exact.wgsl keeps a row's scores in workgroup memory (its MAX_CTX). */
 export const ATTENTION_EXACT_MAX_CTX = 2048;
+/** (row, output) tasks per workgroup of the exact *_lanes kernels (TASKS there: 8 lanes each). */
+export const EXACT_LANE_TASKS = 8;
+/** Rows and outputs per workgroup of matmul_q8_exact.wgsl (its T), used for batches of 8+ rows. */
+export const EXACT_TILE = 16;
 /** Bytes of the scratch that holds exact attention's probabilities past ATTENTION_EXACT_MAX_CTX cells. */
 export const ATTENTION_SCRATCH_BYTES = 32 * 2 ** 20;
 /** u32 words per 32-element block of q8_quant.wgsl's output (8 of packed quants, d, s). */

@@ -11,7 +11,7 @@ import { dequantizeTensor, UnsupportedTensorTypeError } from '../../quant/regist
 import type { AttentionParams, Backend, DeviceResource, IndexTensor, KvCache, KvCacheSpec, RopeParams, Tensor, Weight } from '../backend.ts';
 import { formatBytes, type OpenedDevice } from './device.ts';
 import { DispatchProfiler, type KernelTime } from './dispatch-profiler.ts';
-import { ATTENTION_EXACT_MAX_CTX, ATTENTION_SCRATCH_BYTES, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, Q8_BLOCK_WORDS, Q8K_BLOCK_WORDS, type KernelSpec } from './kernels.ts';
+import { ATTENTION_EXACT_MAX_CTX, ATTENTION_SCRATCH_BYTES, EXACT_LANE_TASKS, EXACT_TILE, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, Q8_BLOCK_WORDS, Q8K_BLOCK_WORDS, type KernelSpec } from './kernels.ts';
 import {
   asIndex,
   asKv,
@@ -385,7 +385,7 @@ export class WebGpuBackend implements Backend {
       for (const part of w.parts) {
         const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, 0, xt.rows];
         const bufs = [part.buf, xq, o.buf, biasBuf];
-        if (this.exactKernels === 'parallel') this.dispatch(KERNELS.matvecQ8kExactLanes, w.storedType, params, bufs, Math.ceil((xt.rows * part.rows) / 8));
+        if (this.exactKernels === 'parallel') this.dispatch(KERNELS.matvecQ8kExactLanes, w.storedType, params, bufs, Math.ceil((xt.rows * part.rows) / EXACT_LANE_TASKS));
         else this.dispatch(KERNELS.matvecQ8kExact, w.storedType, params, bufs, Math.ceil((xt.rows * part.rows) / 64));
       }
       return;
@@ -398,8 +398,8 @@ export class WebGpuBackend implements Backend {
           const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo, run.n];
           const bufs = [part.buf, xq, o.buf, biasBuf];
           if (this.exactKernels === 'serial') this.dispatch(KERNELS.matvecQ8Exact, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / 64));
-          else if (run.n >= 8 && kind !== 2) this.dispatch(KERNELS.matmulQ8Exact, w.storedType, params, bufs, Math.ceil(part.rows / 16) * Math.ceil(run.n / 16));
-          else this.dispatch(KERNELS.matvecQ8ExactLanes, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / 8));
+          else if (run.n >= 8 && kind !== 2) this.dispatch(KERNELS.matmulQ8Exact, w.storedType, params, bufs, Math.ceil(part.rows / EXACT_TILE) * Math.ceil(run.n / EXACT_TILE));
+          else this.dispatch(KERNELS.matvecQ8ExactLanes, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / EXACT_LANE_TASKS));
         }
       }
       return;
