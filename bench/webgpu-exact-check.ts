@@ -3,6 +3,9 @@
 // before each op, so each op is judged alone), and the outputs are compared bit for bit.
 // Usage: npx tsx bench/webgpu-exact-check.ts [model.gguf] [cases]   (ROCFORGE_SHARED, default ../shared)
 // Prints per op: calls, calls with any differing value, differing values, largest difference in ulps.
+// Env: VERBOSE=1 prints the first differing value per op; FMA=emulated forces the software fma;
+// DUMP=dir writes differing one-row Q4_1/Q5_1 matmul calls (DUMP_ANY=1: any, to test the dump) for
+// bench/diag-q8-dump.ts.
 import type { Backend } from '../src/backends/backend.ts';
 import { CpuBackend } from '../src/backends/cpu/index.ts';
 import { createWebGpuBackend } from '../src/backends/webgpu/index.ts';

@@ -36,7 +36,7 @@ const { values, positionals } = parseArgs({
   },
 });
 if (values.help || positionals.length !== 1) {
-  console.log('usage: npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu] [--fuse auto|on|off] [--exact on|off] [--json FILE]');
+  console.log('usage: npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu] [--fuse auto|on|off] [--exact on|off] [--json FILE] [--profile]');
   process.exit(values.help ? 0 : 2);
 }
 const modelPath = positionals[0]!;
