@@ -1,5 +1,6 @@
-// The kernels: which shader file, which bindings (after binding 0, the uniform params), whether
-// it reduces across a workgroup and whether it has a per-type dequant variant.
+// The GPU kernels, named by file stem (shaders/<name>.wgsl, and its HIP twin of the same name):
+// which bindings (after binding 0, the uniform params), whether it reduces across a workgroup and
+// whether it has a per-type dequant variant.
 export type BindingKind = 'read' | 'rw';
 
 export interface KernelSpec {

@@ -11,7 +11,7 @@ import { dequantizeTensor, UnsupportedTensorTypeError } from '../../quant/regist
 import type { AttentionParams, Backend, DeviceResource, IndexTensor, KvCache, KvCacheSpec, RopeParams, Tensor, Weight } from '../backend.ts';
 import { formatBytes, type OpenedDevice } from './device.ts';
 import { DispatchProfiler, type KernelTime } from './dispatch-profiler.ts';
-import { ATTENTION_EXACT_MAX_CTX, ATTENTION_SCRATCH_BYTES, EXACT_LANE_TASKS, EXACT_TILE, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, Q8_BLOCK_WORDS, Q8K_BLOCK_WORDS, type KernelSpec } from './kernels.ts';
+import { ATTENTION_EXACT_MAX_CTX, ATTENTION_SCRATCH_BYTES, EXACT_LANE_TASKS, EXACT_TILE, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS, Q8_BLOCK_WORDS, Q8K_BLOCK_WORDS, type KernelSpec } from '../gpu/kernels.ts';
 import {
   asIndex,
   asKv,
