@@ -62,23 +62,6 @@ export class ServerContext {
     }
     throw new ApiError(503, `The model is still loading (${Math.round(this.loadProgress * 100)}%); retry shortly.`, 'service_unavailable_error', null, 'model_loading', 2);
   }
-
-  /** Checks a request's `model` against the served one; absent means "the one you have". */
-  checkModel(requested: string | undefined): void {
-    // Some clients send an empty model when they have nothing better.
-    if (requested === undefined || requested === '' || this.matches(requested)) return;
-    throw new ApiError(
-      404,
-      `The model '${requested}' does not exist on this server; it serves '${this.model.id}' (see GET /v1/models).`,
-      'not_found_error',
-      'model',
-      'model_not_found',
-    );
-  }
-
-  matches(id: string): boolean {
-    return id === this.model.id || id === this.model.id.replace(/\.gguf$/i, '');
-  }
 }
 
 /** Sends an ApiError as OpenAI's error object. */

@@ -1,9 +1,9 @@
-// `rocforge serve` as a user runs it: no -m on a fresh machine serves the demo model, says so, and
-// shuts down cleanly on SIGINT; a second start reuses the cached model.
+// `rocforge serve` as a user runs it: no -m on a fresh clone serves the shipped stories260K model,
+// says it is a tiny demo, answers an unmodified OpenAI client (model 'default') with real English,
+// and shuts down cleanly on SIGINT.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import OpenAI from 'openai';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -44,44 +44,46 @@ async function waitHealthy(url: string): Promise<void> {
 }
 
 describe('rocforge serve without -m', () => {
-  it('writes, serves and then reuses the demo model, saying its output is meaningless', async () => {
-    const cache = mkdtempSync(join(tmpdir(), 'rocforge-cache-'));
-    const first = await startServe(['--backend', 'cpu', '--port', '0', '--parallel', '2'], { XDG_CACHE_HOME: cache });
+  it('serves the shipped stories260K demo model, says so, and answers model "default" with English', async () => {
+    const first = await startServe(['--backend', 'cpu', '--port', '0', '--parallel', '2'], {});
     try {
       expect(first.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/); // loopback by default
       await waitHealthy(first.url);
-      expect(first.output()).toContain('RANDOM weights, so its output is meaningless');
-      expect(first.output()).toContain('demo (written now)');
-      const models = (await (await fetch(`${first.url}/v1/models`)).json()) as Json;
-      expect(models.data[0].notice).toContain('meaningless');
-      expect(models.data[0].meta).toMatchObject({ demo: true, backend: 'cpu', loaded: true });
-      const res = await fetch(`${first.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8 }),
-      });
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as Json;
-      // Random weights may end the reply at once; the shape and the accounting are what matter here.
-      expect(['stop', 'length']).toContain(body.choices[0].finish_reason);
-      expect(body.usage.prompt_tokens).toBeGreaterThan(0);
-      expect(body.usage.completion_tokens).toBeLessThanOrEqual(8);
+      expect(first.output()).toContain('built-in demo model stories260K');
+      expect(first.output()).toContain('from built-in default');
+      const client = new OpenAI({ baseURL: `${first.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const models = await client.models.list();
+      expect(models.data[0]!.id).toBe('stories260K.gguf');
+      expect((models.data[0] as unknown as Json).notice).toContain('Serve a real model with `-m model.gguf`');
+      expect((models.data[0] as unknown as Json).meta).toMatchObject({ demo: true, backend: 'cpu', loaded: true });
+      const chat = await client.chat.completions.create({ model: 'default', messages: [{ role: 'user', content: 'Once upon a time' }], max_tokens: 24, temperature: 0 });
+      expect(chat.model).toBe('stories260K.gguf');
+      const text = chat.choices[0]!.message.content!;
+      // Real English words from a real model, not an empty reply.
+      expect(text.trim().split(/\s+/).length).toBeGreaterThanOrEqual(5);
+      expect(text).toMatch(/\b(the|a|was|to|and|she|he)\b/);
+      const completion = await client.completions.create({ model: 'default', prompt: 'Once upon a time', max_tokens: 12, temperature: 0 });
+      expect(completion.choices[0]!.text).toMatch(/^, there was a little girl named Lily/);
     } finally {
       first.child.kill('SIGINT');
     }
     expect(await first.exit).toBe(0);
     expect(first.output()).toContain('SIGINT, shutting down');
+  });
 
-    const second = await startServe(['--backend', 'cpu', '--port', '0', '--api-key', 'k'], { XDG_CACHE_HOME: cache });
+  it('--alias sets the id /v1/models reports and replies carry; an API key is enforced', async () => {
+    const s = await startServe(['--backend', 'cpu', '--port', '0', '--alias', 'my-llama', '--api-key', 'k'], {});
     try {
-      expect(second.output()).toContain('demo (cached)');
-      await waitHealthy(second.url);
-      expect((await fetch(`${second.url}/v1/models`)).status).toBe(401);
-      expect((await fetch(`${second.url}/v1/models`, { headers: { authorization: 'Bearer k' } })).status).toBe(200);
+      await waitHealthy(s.url);
+      expect((await fetch(`${s.url}/v1/models`)).status).toBe(401);
+      const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'k', maxRetries: 0 });
+      expect((await client.models.list()).data.map((m) => m.id)).toEqual(['my-llama']);
+      const r = await client.completions.create({ model: 'anything', prompt: 'Once upon a time', max_tokens: 4, temperature: 0 });
+      expect(r.model).toBe('my-llama');
     } finally {
-      second.child.kill('SIGTERM');
+      s.child.kill('SIGTERM');
     }
-    expect(await second.exit).toBe(0);
+    expect(await s.exit).toBe(0);
   });
 });
 

@@ -46,16 +46,17 @@ describe('health and models', () => {
     expect(((await res.json()) as Json).error.message).toContain('file is not GGUF');
   });
 
-  it('lists the served model, with the demo notice, and 404s other ids', async () => {
-    const s = await serve(new FakeEngine(), { model: { id: 'demo.gguf', created: 5, notice: 'random weights: output is meaningless' } });
+  it('lists the served model with its notice, and retrieves it under any id', async () => {
+    const s = await serve(new FakeEngine(), { model: { id: 'demo.gguf', created: 5, notice: 'tiny demo model' } });
     const list = (await (await fetch(`${s.url}/v1/models`)).json()) as Json;
     expect(list.object).toBe('list');
     expect(list.data).toHaveLength(1);
-    expect(list.data[0]).toMatchObject({ id: 'demo.gguf', object: 'model', created: 5, owned_by: 'rocforge', notice: 'random weights: output is meaningless' });
-    expect((await fetch(`${s.url}/v1/models/demo.gguf`)).status).toBe(200);
-    const missing = await fetch(`${s.url}/v1/models/gpt-4`);
-    expect(missing.status).toBe(404);
-    expect(((await missing.json()) as Json).error).toMatchObject({ type: 'not_found_error', param: 'model', code: 'model_not_found' });
+    expect(list.data[0]).toMatchObject({ id: 'demo.gguf', object: 'model', created: 5, owned_by: 'rocforge', notice: 'tiny demo model' });
+    for (const id of ['demo.gguf', 'gpt-4', 'default']) {
+      const one = await fetch(`${s.url}/v1/models/${id}`);
+      expect(one.status).toBe(200);
+      expect(((await one.json()) as Json).id).toBe('demo.gguf');
+    }
   });
 });
 
@@ -247,10 +248,21 @@ describe('errors', () => {
     await expectError(await postJson(`${s.url}/v1/completions`, { prompt: [300] }), 400, { type: 'invalid_request_error' });
   });
 
-  it('answers 404 for unknown routes and model ids', async () => {
+  it('answers 404 for unknown routes', async () => {
     const s = await serve(new FakeEngine());
     await expectError(await fetch(`${s.url}/v2/nothing`), 404, { type: 'not_found_error', code: 'unknown_route' });
-    await expectError(await postJson(`${s.url}/v1/chat/completions`, { model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] }), 404, { param: 'model', code: 'model_not_found' });
+  });
+
+  it('serves requests naming any model (or none) with the loaded one, and names it in the reply', async () => {
+    const s = await serve(new FakeEngine());
+    for (const model of ['gpt-4o', 'default', '', undefined]) {
+      const chat = await postJson(`${s.url}/v1/chat/completions`, { model, messages: [{ role: 'user', content: 'x' }] });
+      expect(chat.status).toBe(200);
+      expect(((await chat.json()) as Json).model).toBe('fake-model.gguf');
+      const completion = await postJson(`${s.url}/v1/completions`, { model, prompt: 'x' });
+      expect(completion.status).toBe(200);
+      expect(((await completion.json()) as Json).model).toBe('fake-model.gguf');
+    }
   });
 
   it('answers 413 for oversized bodies', async () => {

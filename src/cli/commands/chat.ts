@@ -6,7 +6,7 @@ import type { InferenceEngine } from '../../engine/engine.ts';
 import type { ChatMessage, GenerateOptions } from '../../engine/types.ts';
 import { ENGINE_OPTIONS, SAMPLING_HELP, SAMPLING_OPTIONS, engineFrom, formatTimings, numberFlag, parseOrUsage, samplingFrom } from './generate.ts';
 
-const HELP = `usage: rocforge chat -m model.gguf [options]
+const HELP = `usage: rocforge chat [-m model.gguf] [options]
 
 An interactive chat using the model's chat template (or a plain "User:/Assistant:" transcript when
 it has none). Type a message and press Enter; the reply streams back. Works with piped stdin too.
@@ -15,7 +15,7 @@ commands: /exit (or /quit, or Ctrl-D) leaves, /reset forgets the conversation.
 Ctrl-C stops a reply that is being written; at the prompt it leaves.
 
 options:
-  -m, --model PATH          GGUF file (required)
+  -m, --model PATH          GGUF file (default: $ROCFORGE_MODEL, else the built-in stories260K demo)
   --system TEXT             system message
   -n, --n-predict N         most tokens per reply (default 256)
   --backend NAME            auto | webgpu | hip | cpu (default auto)

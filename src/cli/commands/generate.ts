@@ -1,17 +1,18 @@
 // rocforge generate: streams a completion of a prompt to stdout, speeds to stderr (or --json).
+import { DEFAULT_MODEL_NOTICE, resolveModel } from '../../server/model-source.ts';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Numerics } from '../../backends/index.ts';
 import { InferenceEngine } from '../../engine/engine.ts';
 import type { BackendChoice, GenerateOptions, Timings } from '../../engine/types.ts';
 import { InvalidRequestError } from '../../errors.ts';
 
-const HELP = `usage: rocforge generate -m model.gguf -p "prompt" [options]
+const HELP = `usage: rocforge generate [-m model.gguf] -p "prompt" [options]
 
 Streams the model's continuation of the prompt to stdout; prompt and generation speeds go to
 stderr at the end. Ctrl-C stops the generation.
 
 options:
-  -m, --model PATH          GGUF file (required)
+  -m, --model PATH          GGUF file (default: $ROCFORGE_MODEL, else the built-in stories260K demo)
   -p, --prompt TEXT         prompt (default: empty, i.e. start from BOS)
   -n, --n-predict N         tokens to generate (default 128; -1: until the context is full)
   --backend NAME            auto | webgpu | hip | cpu (default auto)
@@ -88,8 +89,9 @@ export function samplingFrom(v: Values): GenerateOptions {
 
 /** Loads the engine the flags describe (model, backend, context). */
 export async function engineFrom(v: Values, command: string): Promise<InferenceEngine> {
-  const model = v.model as string | undefined;
-  if (!model) throw new InvalidRequestError(`-m/--model is required: rocforge ${command} -m model.gguf`);
+  const source = resolveModel(v.model as string | undefined, process.env);
+  if (source.demo) console.error(`rocforge ${command}: ${DEFAULT_MODEL_NOTICE}`);
+  const model = source.path;
   const backend = v.backend as string;
   if (!['auto', 'webgpu', 'hip', 'cpu'].includes(backend)) throw new InvalidRequestError(`--backend must be auto, webgpu, hip or cpu, got "${backend}"`);
   const numerics = numericsFlag(v.numerics as string);

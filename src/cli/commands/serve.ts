@@ -7,7 +7,7 @@ import { numericsFlag } from './generate.ts';
 import { InferenceEngine } from '../../engine/engine.ts';
 import { InvalidRequestError, ModelNotFoundError } from '../../errors.ts';
 import { buildServer } from '../../server/app.ts';
-import { DEMO_NOTICE, resolveModel } from '../../server/model-source.ts';
+import { DEFAULT_MODEL_NOTICE, resolveModel } from '../../server/model-source.ts';
 import { ProgressBar } from '../../server/progress-bar.ts';
 
 const HELP = `usage: rocforge serve [-m model.gguf] [options]
@@ -17,8 +17,8 @@ Serves a GGUF model over an OpenAI-compatible HTTP API:
   GET /v1/models, GET /health (503 while loading), GET /metrics (Prometheus).
 
 options:
-  -m, --model PATH     GGUF file (default: $ROCFORGE_MODEL, else a built-in random-weight
-                       demo model written once to $XDG_CACHE_HOME/rocforge or ~/.cache/rocforge)
+  -m, --model PATH     GGUF file (default: $ROCFORGE_MODEL, else the built-in stories260K demo
+                       model: tiny, real English, for trying rocforge out)
   --backend NAME       auto | webgpu | hip | cpu (default auto: webgpu if an adapter exists, else cpu)
   --numerics MODE      exact | fast: GPU kernels replay llama.cpp's CPU arithmetic bit for bit, or
                        plain f32 kernels (several times faster prefill; logits within ~1e-2) (default exact)
@@ -71,10 +71,8 @@ export async function run(argv: string[]): Promise<number> {
   const maxQueue = intOption('max-queue', values['max-queue'], 0)!;
   const apiKey = values['api-key'] ?? (process.env.ROCFORGE_API_KEY || undefined);
 
-  const demoBar = new ProgressBar('writing demo model');
-  const source = await resolveModel(values.model, process.env, undefined, (d, t) => demoBar.update(d, t));
-  demoBar.finish();
-  if (source.demo) console.warn(`rocforge serve: WARNING: ${DEMO_NOTICE}`);
+  const source = resolveModel(values.model, process.env);
+  if (source.demo) console.log(`rocforge serve: ${DEFAULT_MODEL_NOTICE}`);
   let created: number;
   try {
     created = Math.floor(statSync(source.path).mtimeMs / 1000);
@@ -95,7 +93,7 @@ export async function run(argv: string[]): Promise<number> {
   const meta: Record<string, string | number | boolean> = { path: source.path, demo: source.demo, parallel };
   const { app, ctx } = await buildServer({
     engine: enginePromise,
-    model: { id: basename(source.path), created, meta, ...(source.demo ? { notice: DEMO_NOTICE } : {}) },
+    model: { id: basename(source.path), created, meta, ...(source.demo ? { notice: DEFAULT_MODEL_NOTICE } : {}) },
     apiKey,
     logger: values.verbose ? { level: 'info' } : { level: 'warn' },
   });
@@ -138,7 +136,7 @@ export async function run(argv: string[]): Promise<number> {
   Object.assign(meta, { backend: engine.backend.name, device: engine.backend.deviceDescription, context_length: engine.contextLength });
   console.log(
     `rocforge serve: ready: ${ctx.model.id} on ${engine.backend.name} (${engine.backend.deviceDescription}), ${engine.parallel} slots x ${engine.contextLength} tokens` +
-      (source.demo ? ' [DEMO MODEL: random weights, meaningless output]' : ''),
+      (source.demo ? ' [built-in demo model: tiny, for trying rocforge out; serve a real one with -m]' : ''),
   );
 
   // Runs until SIGINT/SIGTERM, then stops accepting, ends streams and frees the device.

@@ -34,7 +34,6 @@ export const chatShape: ResponseShape = {
 export function registerChatRoute(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v1/chat/completions', async (request, reply) => {
     const req = parseChatRequest(request.body);
-    ctx.checkModel(req.model);
     const engine = ctx.engine();
     return respond(ctx, reply, req, {
       whole: (opts) => engine.chat(req.messages, opts),

@@ -33,7 +33,6 @@ export const completionShape: ResponseShape = {
 export function registerCompletionsRoute(app: FastifyInstance, ctx: ServerContext): void {
   app.post('/v1/completions', async (request, reply) => {
     const req = parseCompletionRequest(request.body);
-    ctx.checkModel(req.model);
     const engine = ctx.engine();
     return respond(ctx, reply, req, {
       whole: (opts) => engine.generate(req.prompt, opts),

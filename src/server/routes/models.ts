@@ -16,8 +16,6 @@ function modelObject(ctx: ServerContext): object {
 
 export function registerModelsRoutes(app: FastifyInstance, ctx: ServerContext): void {
   app.get('/v1/models', async () => ({ object: 'list', data: [modelObject(ctx)] }));
-  app.get<{ Params: { model: string } }>('/v1/models/:model', async (request) => {
-    ctx.checkModel(request.params.model);
-    return modelObject(ctx);
-  });
+  // Any name retrieves the one served model, as any name in a request is served by it.
+  app.get('/v1/models/:model', async () => modelObject(ctx));
 }
