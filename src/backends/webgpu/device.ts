@@ -2,6 +2,7 @@
 // limits and features the kernels need.
 import { create, globals } from 'webgpu';
 import { BackendUnavailableError } from '../../errors.ts';
+import { quietNative } from '../native-stderr.ts';
 
 let gpu: GPU | undefined;
 
@@ -41,7 +42,8 @@ export interface DeviceOptions {
 
 export async function requestAdapter(powerPreference: GPUPowerPreference = 'high-performance'): Promise<GPUAdapter | null> {
   try {
-    return await getGpu().requestAdapter({ powerPreference });
+    // Dawn and the Vulkan loader print their own warnings here (shown only under --verbose).
+    return await quietNative(() => getGpu().requestAdapter({ powerPreference }));
   } catch {
     return null;
   }
@@ -75,7 +77,7 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenedDevice
   };
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ requiredFeatures, requiredLimits });
+    device = await quietNative(() => adapter.requestDevice({ requiredFeatures, requiredLimits }));
   } catch (e) {
     throw new BackendUnavailableError(`the WebGPU adapter refused a device with limits ${JSON.stringify(requiredLimits)}: ${(e as Error).message}`, {
       cause: e,
