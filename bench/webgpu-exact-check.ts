@@ -11,7 +11,7 @@ import { CpuBackend } from '../src/backends/cpu/index.ts';
 import { createWebGpuBackend } from '../src/backends/webgpu/index.ts';
 import { typeName } from '../src/gguf/types.ts';
 import { readOracle, runOracle } from '../test/model/oracle-runner.ts';
-import { GpuTensor } from '../src/backends/webgpu/resources.ts';
+import { GpuTensor } from '../src/backends/gpu/resources.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 
 const shared = process.env.ROCFORGE_SHARED ?? '../shared';
@@ -48,7 +48,7 @@ const dumpDir = process.env.DUMP;
 let dumps = 0;
 const snaps: Array<{ op: string; ref: Float32Array; g: any; x?: Float32Array; xq?: any; w?: string }> = [];
 function snapXq(x: any): any {
-  const m = (gpu as any).rounded.get(x.g.buf.id)?.get(100);
+  const m = (gpu as any).ops.copies.bySource.get(x.g.buf.id)?.get(100);
   if (!m) return undefined;
   const fake = new GpuTensor(1, m.buf.size / 4, m.buf);
   (gpu as any).live.add(fake);

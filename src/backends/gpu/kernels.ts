@@ -1,6 +1,8 @@
 // The GPU kernels, named by file stem (shaders/<name>.wgsl, and its HIP twin of the same name):
 // which bindings (after binding 0, the uniform params), whether it reduces across a workgroup and
 // whether it has a per-type dequant variant.
+import { GgmlType } from '../../gguf/types.ts';
+
 export type BindingKind = 'read' | 'rw';
 
 export interface KernelSpec {
@@ -74,3 +76,21 @@ export const ATTENTION_SCRATCH_BYTES = 32 * 2 ** 20;
 export const Q8_BLOCK_WORDS = 10;
 /** u32 words per 256-element superblock of q8k_quant.wgsl's output (64 of packed quants, d, 16 sums). */
 export const Q8K_BLOCK_WORDS = 81;
+
+/** Weight types the kernels' dequant routines implement (shaders/dequant/ and their HIP twins). */
+export const GPU_WEIGHT_TYPES: ReadonlySet<GgmlType> = new Set([
+  GgmlType.F32,
+  GgmlType.F16,
+  GgmlType.BF16,
+  GgmlType.Q4_0,
+  GgmlType.Q4_1,
+  GgmlType.Q5_0,
+  GgmlType.Q5_1,
+  GgmlType.Q8_0,
+  GgmlType.IQ4_NL,
+  GgmlType.Q2_K,
+  GgmlType.Q3_K,
+  GgmlType.Q4_K,
+  GgmlType.Q5_K,
+  GgmlType.Q6_K,
+]);

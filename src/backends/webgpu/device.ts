@@ -2,6 +2,7 @@
 // limits and features the kernels need.
 import { create, globals } from 'webgpu';
 import { BackendUnavailableError } from '../../errors.ts';
+import { formatBytes } from '../gpu/format.ts';
 import { quietNative } from '../native-stderr.ts';
 
 let gpu: GPU | undefined;
@@ -92,11 +93,4 @@ export async function openDevice(opts: DeviceOptions = {}): Promise<OpenedDevice
 
 export async function webgpuAvailable(): Promise<boolean> {
   return (await requestAdapter()) !== null;
-}
-
-export function formatBytes(n: number): string {
-  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
-  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
-  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
-  return `${n} B`;
 }

@@ -1,13 +1,7 @@
 // Per-kernel GPU time, for benchmarks: with `profile: true` every dispatch gets its own compute pass
 // whose timestamps bracket it (WebGPU has timestamps per pass, not per dispatch). The extra passes
 // cost a few microseconds each, so totals are for finding the heavy kernels, not for tok/s figures.
-
-/** GPU time spent in one kernel variant (name and weight type) since the profiler started. */
-export interface KernelTime {
-  readonly kernel: string;
-  readonly dispatches: number;
-  readonly ms: number;
-}
+import type { KernelTime } from '../gpu/executor.ts';
 
 const CAPACITY = 2048; // dispatches per command buffer (WebGPU allows 4096 queries); more go untimed
 

@@ -9,7 +9,7 @@ import { UnsupportedTensorTypeError } from '../../quant/registry.ts';
 
 export const SHADER_DIR = resolve(import.meta.dirname, '..', '..', '..', 'shaders');
 
-/** Weight types the WGSL dequant helpers implement, with their file and extra dependencies. */
+/** Weight types the WGSL dequant helpers implement (gpu/kernels.ts GPU_WEIGHT_TYPES), with their file and extra dependencies. */
 const DEQUANT_FILES: ReadonlyMap<GgmlType, readonly string[]> = new Map([
   [GgmlType.F32, ['f32.wgsl']],
   [GgmlType.F16, ['f16.wgsl']],
@@ -29,10 +29,6 @@ const DEQUANT_FILES: ReadonlyMap<GgmlType, readonly string[]> = new Map([
 
 export function webgpuWeightTypes(): GgmlType[] {
   return [...DEQUANT_FILES.keys()];
-}
-
-export function hasDequantShader(type: GgmlType): boolean {
-  return DEQUANT_FILES.has(type);
 }
 
 const cache = new Map<string, string>();

@@ -1,7 +1,7 @@
 // WebGPU backend behaviour beyond single ops: weights split over bindings, typed out-of-memory
 // errors that leave the backend usable, memory accounting, ordering of host writes, validation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GpuWeight } from '../../../src/backends/webgpu/resources.ts';
+import { GpuWeight } from '../../../src/backends/gpu/resources.ts';
 import type { WebGpuBackend } from '../../../src/backends/webgpu/index.ts';
 import { NMSE_THRESHOLDS } from '../../../src/diff/thresholds.ts';
 import { DeviceOutOfMemoryError } from '../../../src/errors.ts';

@@ -1,21 +1,11 @@
-// The WebGPU backend's resources: GPU buffers behind the Backend interface's opaque handles.
+// The GPU backend's resources: executor buffers behind the Backend interface's opaque handles.
 import type { GgmlType } from '../../gguf/types.ts';
 import type { DeviceResource, IndexTensor, KvCache, KvCacheSpec, Tensor, Weight } from '../backend.ts';
-
-let nextBufferId = 1;
-
-/** A GPU buffer with an identity (bind groups are cached by buffer ids). */
-export class GpuBuf {
-  readonly id = nextBufferId++;
-  constructor(
-    readonly buffer: GPUBuffer,
-    readonly size: number,
-  ) {}
-}
+import type { DeviceBuffer } from './executor.ts';
 
 /** A run of whole rows of a weight in one buffer (a weight over the binding limit has several). */
 export interface WeightPart {
-  readonly buf: GpuBuf;
+  readonly buf: DeviceBuffer;
   readonly rowLo: number;
   readonly rows: number;
 }
@@ -37,7 +27,7 @@ export class GpuWeight implements Weight {
     return this.parts.reduce((s, p) => s + p.buf.size, 0);
   }
 
-  get buffers(): GpuBuf[] {
+  get buffers(): DeviceBuffer[] {
     return this.parts.map((p) => p.buf);
   }
 }
@@ -47,12 +37,12 @@ export class GpuTensor implements Tensor {
   constructor(
     readonly rows: number,
     readonly cols: number,
-    readonly buf: GpuBuf,
+    readonly buf: DeviceBuffer,
   ) {}
   get bytes(): number {
     return this.buf.size;
   }
-  get buffers(): GpuBuf[] {
+  get buffers(): DeviceBuffer[] {
     return [this.buf];
   }
 }
@@ -63,14 +53,14 @@ export class GpuIndex implements IndexTensor {
   readonly host: Int32Array;
   constructor(
     readonly length: number,
-    readonly buf: GpuBuf,
+    readonly buf: DeviceBuffer,
   ) {
     this.host = new Int32Array(length);
   }
   get bytes(): number {
     return this.buf.size;
   }
-  get buffers(): GpuBuf[] {
+  get buffers(): DeviceBuffer[] {
     return [this.buf];
   }
 }
@@ -84,8 +74,8 @@ export class GpuKvCache implements KvCache {
   readonly kvDim: number;
   constructor(
     spec: KvCacheSpec,
-    readonly k: readonly GpuBuf[],
-    readonly v: readonly GpuBuf[],
+    readonly k: readonly DeviceBuffer[],
+    readonly v: readonly DeviceBuffer[],
   ) {
     this.nLayers = spec.nLayers;
     this.nSlots = spec.nSlots;
@@ -95,7 +85,7 @@ export class GpuKvCache implements KvCache {
   get bytes(): number {
     return [...this.k, ...this.v].reduce((s, b) => s + b.size, 0);
   }
-  get buffers(): GpuBuf[] {
+  get buffers(): DeviceBuffer[] {
     return [...this.k, ...this.v];
   }
 }
@@ -103,7 +93,7 @@ export class GpuKvCache implements KvCache {
 export type GpuResource = GpuWeight | GpuTensor | GpuIndex | GpuKvCache;
 
 function foreign(what: string, r: DeviceResource): never {
-  throw new TypeError(`${what} was not created by the WebGPU backend (kind ${r.kind}); create it with the backend that runs the op`);
+  throw new TypeError(`${what} was not created by this GPU backend (kind ${r.kind}); create it with the backend that runs the op`);
 }
 
 export function asWeight(w: Weight): GpuWeight {
@@ -121,4 +111,21 @@ export function asKv(c: KvCache): GpuKvCache {
 
 export function expectShape(what: string, t: { rows: number; cols: number }, rows: number, cols: number): void {
   if (t.rows !== rows || t.cols !== cols) throw new RangeError(`${what} must be ${rows}x${cols}, got ${t.rows}x${t.cols}`);
+}
+
+export function checkLayer(c: GpuKvCache, layer: number): void {
+  if (!Number.isInteger(layer) || layer < 0 || layer >= c.nLayers) throw new RangeError(`layer ${layer} is outside the KV cache's ${c.nLayers} layers`);
+}
+
+/** Every row's slot and position must lie inside the cache (checked on the host copies of the indices). */
+export function checkSlotsPositions(what: string, c: GpuKvCache, s: GpuIndex, pos: GpuIndex, rows: number): void {
+  if (s.length !== rows || pos.length !== rows) {
+    throw new RangeError(`${what}: ${rows} rows need ${rows} slots and positions, got ${s.length} and ${pos.length}`);
+  }
+  for (let r = 0; r < rows; r++) {
+    const slot = s.host[r]!;
+    const p = pos.host[r]!;
+    if (slot < 0 || slot >= c.nSlots) throw new RangeError(`slot ${slot} is outside the KV cache's ${c.nSlots} slots`);
+    if (p < 0 || p >= c.contextLength) throw new RangeError(`position ${p} is outside the KV cache's context of ${c.contextLength}`);
+  }
 }

@@ -1,0 +1,46 @@
+// Causal GQA attention of q rows over their slot's cached positions. Fast numerics: one workgroup
+// per (row, head) with f32 softmax (attention). Exact numerics replay the CPU backend's order of
+// operations (attention_exact) once per run of rows taking the same llama.cpp kernel; up to
+// ATTENTION_EXACT_MAX_CTX cells the probabilities stay in workgroup memory, past it they go to a
+// storage scratch (variant LONG), a bounded number of rows per dispatch.
+import type { AttentionParams } from '../../backend.ts';
+import { ATTENTION_EXACT_MAX_CTX, ATTENTION_SCRATCH_BYTES, KERNELS } from '../kernels.ts';
+import { checkLayer, checkSlotsPositions, expectShape, type GpuIndex, type GpuKvCache, type GpuTensor } from '../resources.ts';
+import type { OpContext } from './context.ts';
+
+/** Largest head dimension the attention kernels hold in workgroup memory. */
+const MAX_HEAD_DIM = 256;
+
+export function attention(ctx: OpContext, qt: GpuTensor, c: GpuKvCache, layer: number, s: GpuIndex, pos: GpuIndex, p: AttentionParams, o: GpuTensor): void {
+  checkLayer(c, layer);
+  const { nHeads, nKvHeads, headDim } = p;
+  if (nHeads % nKvHeads !== 0) throw new RangeError(`attention: ${nHeads} query heads cannot be grouped over ${nKvHeads} KV heads`);
+  if (nKvHeads * headDim !== c.kvDim) throw new RangeError(`attention: ${nKvHeads} KV heads of ${headDim} do not match the cache's kvDim ${c.kvDim}`);
+  if (headDim % 2 !== 0 || headDim > MAX_HEAD_DIM) {
+    throw new RangeError(`attention: head dimension ${headDim} must be even and at most ${MAX_HEAD_DIM} on ${ctx.executor.api}`);
+  }
+  const rows = qt.rows;
+  expectShape('attention q', qt, rows, nHeads * headDim);
+  expectShape('attention output', o, rows, nHeads * headDim);
+  if (o.buf === qt.buf) throw new RangeError('attention: the output must not alias q');
+  checkSlotsPositions('attention', c, s, pos, rows);
+  let maxPos = 0;
+  for (const v of pos.host) maxPos = Math.max(maxPos, v);
+  const bufs = [qt.buf, c.k[layer]!, c.v[layer]!, s.buf, pos.buf, o.buf];
+  if (!ctx.settings.exact) {
+    ctx.record(KERNELS.attention, undefined, [rows, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }], bufs, rows * nHeads);
+    return;
+  }
+  const nkv = Math.ceil((maxPos + 1) / 32) * 32;
+  const long = nkv > ATTENTION_EXACT_MAX_CTX;
+  const scratch = long ? ctx.attentionScratch() : ctx.dummy;
+  const rowsPerDispatch = long ? Math.max(1, Math.floor(ATTENTION_SCRATCH_BYTES / 4 / (nHeads * nkv))) : rows;
+  if (long && nHeads * nkv * 4 > ATTENTION_SCRATCH_BYTES) throw new RangeError(`attention: ${nHeads} heads x ${nkv} cells exceed the exact attention scratch`);
+  for (const run of ctx.runs(rows)) {
+    for (let lo = run.lo; lo < run.lo + run.n; lo += rowsPerDispatch) {
+      const n = Math.min(rowsPerDispatch, run.lo + run.n - lo);
+      const params = [n, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }, lo, run.batched ? 1 : 0, nkv];
+      ctx.record(KERNELS.attentionExact, undefined, params, [...bufs, scratch], n * nHeads, long ? 1 : 0);
+    }
+  }
+}
