@@ -2,11 +2,11 @@
 // package (models/stories260K.gguf, MIT: see models/LICENSE-stories260K.md), so that a first
 // `rocforge serve` / `generate` / `chat` answers with real English and downloads nothing.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { ModelNotFoundError } from '../errors.ts';
+import { packagePath } from '../package-root.ts';
 
 /** The shipped default model, resolved from the package root (the same from src/ and from dist/). */
-export const DEFAULT_MODEL_PATH = resolve(import.meta.dirname, '..', '..', 'models', 'stories260K.gguf');
+export const DEFAULT_MODEL_PATH = packagePath('models', 'stories260K.gguf');
 
 export const DEFAULT_MODEL_NOTICE =
   'built-in demo model stories260K: a tiny (260K-parameter) llama trained on children\'s stories, ' +

@@ -3,11 +3,12 @@
 // flavour) and/or the dequant helpers for one weight type (shaders/dequant/common.wgsl + the
 // type's file). Per-type variants are thus generated from one copy of each dequant routine.
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { GgmlType, typeName } from '../../gguf/types.ts';
 import { UnsupportedTensorTypeError } from '../../quant/registry.ts';
+import { packagePath } from '../../package-root.ts';
 
-export const SHADER_DIR = resolve(import.meta.dirname, '..', '..', '..', 'shaders');
+export const SHADER_DIR = packagePath('shaders');
 
 /** Weight types the WGSL dequant helpers implement (gpu/kernels.ts GPU_WEIGHT_TYPES), with their file and extra dependencies. */
 const DEQUANT_FILES: ReadonlyMap<GgmlType, readonly string[]> = new Map([
