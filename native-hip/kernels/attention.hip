@@ -1,0 +1,107 @@
+// Twin of shaders/attention.wgsl (bindings as pointers; RED is the reduction flavour, picked by
+// rf_launch.reduce; workgroup arrays sized by WG are sized at RF_MAX_WG). exp is expf. The entry
+// refuses a workgroup below MAX_HEAD_DIM / 2, which the WGSL only states.
+#include "rf_launch.h"
+#include "rf_wgsl.h"
+#include "common/half.h"
+#include "common/reduce-shared.h"
+#include "common/reduce-subgroup.h"
+
+namespace {
+struct Params {
+  u32 rows;
+  u32 n_heads;
+  u32 n_kv_heads;
+  u32 head_dim;
+  u32 kv_dim;
+  u32 context;
+  f32 scale;
+};
+
+constexpr u32 MAX_HEAD_DIM = 256u;
+
+RF_INLINE f32 score(const u32* __restrict__ KC, const vec2<f32>* q_sh, const Params& P, u32 kb, u32 hp) {
+  f32 s = 0.0f;
+  for (u32 d = 0u; d < hp; d++) { s += dot(q_sh[d], unpack2x16float(KC[kb + d])); }
+  return s * P.scale;
+}
+}
+
+template <class RED>
+__global__ void attention_main(const Params P, const f32* __restrict__ Q, const u32* __restrict__ KC, const u32* __restrict__ VC,
+                               const i32* __restrict__ SLOTS, const i32* __restrict__ POS, f32* __restrict__ OUT) {
+  __shared__ vec2<f32> q_sh[MAX_HEAD_DIM / 2u];
+  __shared__ f32 p_sh[RF_MAX_WG];
+  __shared__ vec2<f32> acc_sh[RF_MAX_WG];
+  __shared__ u32 n_sh;
+  const vec3<u32> wid = workgroup_id();
+  const vec3<u32> nwg = num_workgroups();
+  const u32 WG = workgroup_size();
+  RED::red_init();
+  const u32 lid = local_invocation_index();
+  const u32 task = wid.x + wid.y * nwg.x;
+  if (task >= P.rows * P.n_heads) { return; }
+  const u32 r = task / P.n_heads;
+  const u32 h = task % P.n_heads;
+  const u32 hp = P.head_dim / 2u;     // pairs per head
+  const u32 kvp = P.kv_dim / 2u;      // pairs per cached position
+  const u32 kvh = h / (P.n_heads / P.n_kv_heads);
+  const u32 qb = r * P.n_heads * P.head_dim + h * P.head_dim;
+  for (u32 d = lid; d < hp; d += WG) { q_sh[d] = round_f16x2(vec2<f32>(Q[qb + 2u * d], Q[qb + 2u * d + 1u])); }
+  if (lid == 0u) { n_sh = u32(POS[r]) + 1u; }
+  workgroupBarrier(); // workgroupUniformLoad(&n_sh): also a barrier: q_sh is ready
+  const u32 n = n_sh;
+  const u32 base = u32(SLOTS[r]) * P.context * kvp + kvh * hp;
+
+  // Pass 1: softmax max and normalizer.
+  f32 m = -1e30f;
+  f32 l = 0.0f;
+  for (u32 c = 0u; c < n; c += WG) {
+    const u32 j = c + lid;
+    f32 s = -3.0e38f;
+    if (j < n) { s = score(KC, q_sh, P, base + j * kvp, hp); }
+    const f32 m_new = fmaxf(m, RED::wg_max(s));
+    f32 p = 0.0f;
+    if (j < n) { p = expf(s - m_new); }
+    l = l * expf(m - m_new) + RED::wg_sum(p);
+    m = m_new;
+  }
+
+  // Pass 2: weighted sum of values.
+  const u32 groups = WG / hp;
+  const u32 d = lid % hp;
+  const u32 g = lid / hp;
+  vec2<f32> acc = vec2<f32>(0.0f);
+  for (u32 c = 0u; c < n; c += WG) {
+    const u32 j = c + lid;
+    f32 p = 0.0f;
+    if (j < n) { p = round_f16(expf(score(KC, q_sh, P, base + j * kvp, hp) - m) / l); }
+    p_sh[lid] = p;
+    workgroupBarrier();
+    const u32 cn = min(WG, n - c);
+    if (g < groups) {
+      for (u32 jj = g; jj < cn; jj += groups) {
+        acc += p_sh[jj] * unpack2x16float(VC[base + (c + jj) * kvp + d]);
+      }
+    }
+    workgroupBarrier(); // p_sh is rewritten by the next chunk
+  }
+  acc_sh[lid] = acc;
+  workgroupBarrier();
+  if (lid < hp) {
+    vec2<f32> sum = acc_sh[lid];
+    for (u32 k = 1u; k < groups; k++) { sum += acc_sh[k * hp + lid]; }
+    const u32 ob = r * P.n_heads * P.head_dim + h * P.head_dim;
+    OUT[ob + 2u * lid] = sum.x;
+    OUT[ob + 2u * lid + 1u] = sum.y;
+  }
+}
+
+extern "C" int rf_k_attention(const rf_launch* l) {
+  Params P;
+  if (int e = rf_params(l, &P)) return e;
+  const u32 wg = rf_wg(l, 256u);
+  if (wg < MAX_HEAD_DIM / 2u) return (int)hipErrorInvalidValue; // every dimension pair needs a thread
+  RF_REDUCE_SWITCH(l->reduce, RED,
+                   return rf_go(attention_main<RED>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3), rf_buf(l, 4), rf_buf(l, 5)));
+}
