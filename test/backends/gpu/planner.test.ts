@@ -1,0 +1,129 @@
+// GpuBackend's op planning on a recording executor (no device): the Dispatch records every GPU
+// runtime receives, so the WebGPU and HIP executors run the same kernels with the same grids.
+import { describe, expect, it } from 'vitest';
+import type { BufferUsage, DeviceBuffer, Dispatch, KernelExecutor, KernelTime } from '../../../src/backends/gpu/executor.ts';
+import { GpuBackend, type GpuBackendOptions } from '../../../src/backends/gpu/gpu-backend.ts';
+import { GgmlType } from '../../../src/gguf/types.ts';
+
+class RecordingExecutor implements KernelExecutor {
+  readonly api = 'test';
+  readonly description = 'recording executor';
+  readonly subgroups = false;
+  readonly maxBindingBytes = 1 << 28;
+  readonly counters = { dispatches: 0, submits: 0 };
+  readonly lastPassGpuMs = Number.NaN;
+  readonly lost = null;
+  readonly dispatches: Dispatch[] = [];
+  readonly labels = new Map<number, string>();
+  readonly live = new Set<number>();
+  private nextId = 1;
+  constructor(readonly software: boolean) {}
+  alloc(bytes: number, label: string, _usage: BufferUsage): { buf: DeviceBuffer; check: Promise<string | null> } {
+    const buf = { id: this.nextId++, size: Math.max(4, Math.ceil(bytes / 4) * 4) };
+    this.labels.set(buf.id, label);
+    this.live.add(buf.id);
+    return { buf, check: Promise.resolve(null) };
+  }
+  write(): void {}
+  dispatch(d: Dispatch): void {
+    this.dispatches.push(d);
+    this.counters.dispatches++;
+  }
+  async read(_buf: DeviceBuffer, bytes: number): Promise<Uint8Array> {
+    return new Uint8Array(bytes);
+  }
+  flush(): void {}
+  async sync(): Promise<void> {}
+  free(buf: DeviceBuffer): void {
+    this.live.delete(buf.id);
+  }
+  profileReport(): KernelTime[] {
+    return [];
+  }
+  resetProfile(): void {}
+  dispose(): void {}
+  /** Kernel names (with the weight type where the kernel has per-type variants) since the last call. */
+  take(): string[] {
+    const names = this.dispatches.map((d) => (d.dequant !== undefined ? `${d.kernel.name} ${GgmlType[d.dequant]}` : d.kernel.name));
+    this.dispatches.length = 0;
+    return names;
+  }
+}
+
+function setup(opts: GpuBackendOptions = {}, software = false): { ex: RecordingExecutor; b: GpuBackend } {
+  const ex = new RecordingExecutor(software);
+  return { ex, b: new GpuBackend('webgpu', ex, opts) };
+}
+
+/** Q8_0 rows of `cols` values: 34 bytes per block of 32. */
+function q8Weight(b: GpuBackend, rows: number, cols: number) {
+  return b.uploadWeight('w', GgmlType.Q8_0, rows, cols, new Uint8Array((rows * cols * 34) / 32));
+}
+
+describe('GPU op planning', () => {
+  it('quantizes x once for the exact legacy matmuls and again only after x is written', async () => {
+    const { ex, b } = setup({ exactKernels: 'parallel' });
+    const w = await q8Weight(b, 16, 64);
+    const x = b.createTensor(1, 64);
+    const o1 = b.createTensor(1, 16);
+    const o2 = b.createTensor(1, 16);
+    b.matmul(w, x, o1);
+    b.matmul(w, x, o2);
+    expect(ex.take()).toEqual(['q8_quant', 'matvec_q8_exact_lanes Q8_0', 'matvec_q8_exact_lanes Q8_0']);
+    b.writeTensor(x, new Float32Array(64));
+    b.matmul(w, x, o1);
+    expect(ex.take()).toEqual(['q8_quant', 'matvec_q8_exact_lanes Q8_0']);
+  });
+
+  it('plans one dispatch per weight part, each with its rows, and per run of a described batch', async () => {
+    // 34 bytes per Q8_0 row of 32 columns: 1024-byte bindings hold 30 rows.
+    const { ex, b } = setup({ maxBindingBytes: 1024, exactKernels: 'parallel' });
+    const w = await b.uploadWeight('w', GgmlType.Q8_0, 40, 32, new Uint8Array(40 * 34));
+    const x = b.createTensor(10, 32);
+    const o = b.createTensor(10, 40);
+    b.describeBatch(Int32Array.of(1, 9, 9, 9, 9, 9, 9, 9, 9, 9));
+    b.matmul(w, x, o);
+    const d = ex.dispatches.filter((e) => e.kernel.name !== 'q8_quant');
+    // Single row: lanes kernel; the 9-row sequence: tiled kernel (16x16 per workgroup).
+    expect(d.map((e) => [e.kernel.name, e.params.slice(2, 9), e.groups])).toEqual([
+      ['matvec_q8_exact_lanes', [30, 34, 0, 0, 0, 0, 1], [4, 1, 1]],
+      ['matvec_q8_exact_lanes', [10, 34, 30, 0, 0, 0, 1], [2, 1, 1]],
+      ['matmul_q8_exact', [30, 34, 0, 0, 0, 1, 9], [2, 1, 1]],
+      ['matmul_q8_exact', [10, 34, 30, 0, 0, 1, 9], [1, 1, 1]],
+    ]);
+  });
+
+  it('takes the serial exact kernels on software devices, and the f32 kernels without exact numerics', async () => {
+    const soft = setup({}, true);
+    const x = soft.b.createTensor(1, 256);
+    const o = soft.b.createTensor(1, 8);
+    const k = await soft.b.uploadWeight('k', GgmlType.Q4_K, 8, 256, new Uint8Array(8 * 144));
+    soft.b.matmul(k, x, o);
+    expect(soft.ex.take()).toEqual(['q8k_quant', 'matvec_q8k_exact Q4_K']);
+    const fast = setup({ exact: false });
+    const w = await q8Weight(fast.b, 16, 64);
+    const xs = fast.b.createTensor(9, 64);
+    fast.b.matmul(w, fast.b.createTensor(1, 64), fast.b.createTensor(1, 16));
+    fast.b.matmul(w, xs, fast.b.createTensor(9, 16));
+    expect(fast.ex.take()).toEqual(['act_round', 'matvec Q8_0', 'act_round', 'matmul Q8_0']);
+  });
+
+  it('lays a large grid over x up to 65535 workgroups and the rest over y', () => {
+    const { ex, b } = setup();
+    const a = b.createTensor(257, 65536); // add: one workgroup per 256 elements, 65792 in all
+    b.add(a, a, a);
+    expect(ex.dispatches.map((d) => [d.kernel.name, d.params, d.buffers.length, d.groups])).toEqual([['add', [257 * 65536, 1, 1], 3, [65535, 2, 1]]]);
+  });
+
+  it('frees a tensor with its cached copies', async () => {
+    const { ex, b } = setup();
+    const base = ex.live.size;
+    const w = await q8Weight(b, 16, 64);
+    const x = b.createTensor(1, 64);
+    b.matmul(w, x, b.createTensor(1, 16));
+    expect([...ex.live].map((id) => ex.labels.get(id))).toContain('q8 x 32');
+    b.release(x);
+    expect([...ex.live].map((id) => ex.labels.get(id))).not.toContain('q8 x 32');
+    expect(ex.live.size).toBe(base + 2); // the weight and the output remain
+  });
+});
