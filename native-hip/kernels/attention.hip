@@ -28,8 +28,9 @@ RF_INLINE f32 score(const u32* __restrict__ KC, const vec2<f32>* q_sh, const Par
 }
 
 template <class RED>
-__global__ void attention_main(const Params P, const f32* __restrict__ Q, const u32* __restrict__ KC, const u32* __restrict__ VC,
-                               const i32* __restrict__ SLOTS, const i32* __restrict__ POS, f32* __restrict__ OUT) {
+__global__ void __launch_bounds__(RF_MAX_WG) attention_main(const Params P, const f32* __restrict__ Q, const u32* __restrict__ KC,
+                                                            const u32* __restrict__ VC, const i32* __restrict__ SLOTS,
+                                                            const i32* __restrict__ POS, f32* __restrict__ OUT) {
   __shared__ vec2<f32> q_sh[MAX_HEAD_DIM / 2u];
   __shared__ f32 p_sh[RF_MAX_WG];
   __shared__ vec2<f32> acc_sh[RF_MAX_WG];
