@@ -1,0 +1,72 @@
+// Twin of shaders/swiglu.wgsl (bindings as pointers; exact.h's native fma / division).
+#include "rf_launch.h"
+#include "rf_wgsl.h"
+#include "common/exact.h"
+
+// swiglu: out = silu(gate) * up elementwise, as ggml_vec_silu_f32 then mul: in each row of `cols`,
+// the elements of whole 16-lane vectors take ggml_v_expf, the leftovers expf (correctly rounded
+// here, as glibc's nearly always is); silu = x / (1 + e) with a correctly rounded division.
+// When out aliases gate (or up) the host binds a placeholder there and sets g_from_out
+// (u_from_out), as in add.hip.
+namespace {
+struct Params {
+  u32 n;
+  u32 g_from_out;
+  u32 u_from_out;
+  u32 cols;
+};
+}
+
+// expf correctly rounded (but for ties too close to tell): exp(x) = 2^k exp(r), r = x - k ln2 as a
+// float-float, exp(r) by a float-float Taylor series.
+RF_INLINE f32 expf_rn(f32 x) {
+  if (x > 88.8f) { return f32_inf(); }
+  if (x < -104.0f) { return 0.0f; }
+  const f32 k = round_even(x * 1.4426950408889634f);
+  // ln2 in three parts; k * l1 and k * l2 are taken exactly (two_prod).
+  const f32 l1 = 0x1.62e4p-1f;
+  const f32 l2 = 0x1.7f7d1cp-20f;
+  const f32 l3 = 5.495604e-14f;            // ln2 - l1 - l2
+  const vec2<f32> a1 = two_prod(k, l1);
+  const vec2<f32> a2 = two_prod(k, l2);
+  vec2<f32> r = two_sum(x, -a1.x);
+  r = ff_add_f(r, -a1.y);
+  r = ff_add_f(r, -a2.x);
+  r = ff_add_f(r, -a2.y - k * l3);
+  // Taylor of exp(r) - 1 for |r| <= 0.35: Horner in float-float on the first terms.
+  vec2<f32> p = vec2<f32>(f32(1.0 / 40320.0), 0.0f);
+  const array<f32, 8> inv = {{f32(1.0 / 5040.0), f32(1.0 / 720.0), f32(1.0 / 120.0), f32(1.0 / 24.0), f32(1.0 / 6.0), 0.5f, 1.0f, 1.0f}};
+  for (u32 i = 0u; i < 8u; i++) {
+    // p = p * r + inv[i]
+    const vec2<f32> a = two_prod(p.x, r.x);
+    const f32 lo = a.y + (p.x * r.y + p.y * r.x);
+    p = ff_add_f(two_sum(a.x, lo), inv[i]);
+  }
+  const f32 hi = ldexpf(p.x, i32(k));
+  const f32 lo = ldexpf(p.y, i32(k));
+  return hi + lo;
+}
+
+__global__ void swiglu_main(const Params P, const f32* __restrict__ G, const f32* __restrict__ U, f32* OUT) {
+  const vec3<u32> gid = global_invocation_id();
+  const vec3<u32> nwg = num_workgroups();
+  const u32 WG = workgroup_size();
+  exact_init();
+  const u32 i = gid.x + gid.y * nwg.x * WG;
+  if (i >= P.n) { return; }
+  f32 g;
+  f32 u;
+  if (P.g_from_out != 0u) { g = OUT[i]; } else { g = G[i]; }
+  if (P.u_from_out != 0u) { u = OUT[i]; } else { u = U[i]; }
+  const u32 c = i % P.cols;
+  const u32 full = P.cols - P.cols % 16u;
+  f32 e;
+  if (c < full) { e = v_expf(-g); } else { e = expf_rn(-g); }
+  OUT[i] = div_rn(g, 1.0f + e) * u;
+}
+
+extern "C" int rf_k_swiglu(const rf_launch* l) {
+  Params P;
+  if (int e = rf_params(l, &P)) return e;
+  return rf_go(swiglu_main, l, rf_wg(l, 256u), P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2));
+}
