@@ -40,3 +40,17 @@ export class ChatTemplateError extends RocforgeError {}
 
 /** The engine's request queue is full: retry later (HTTP 503/429), or raise maxQueue / parallel. */
 export class QueueFullError extends RocforgeError {}
+
+/** Bad command-line usage (unknown option, missing or malformed value): the CLI exits with code 2. */
+export class UsageError extends InvalidRequestError {}
+
+/** A GPU kernel could not be launched (or failed while running, where the runtime can tell which): names the kernel. */
+export class KernelLaunchError extends RocforgeError {
+  constructor(
+    readonly kernel: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

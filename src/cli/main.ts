@@ -1,5 +1,7 @@
-// rocforge command-line entry: dispatches to one module per command in ./commands/.
-import { RocforgeError } from '../errors.ts';
+// rocforge command-line entry: dispatches to one module per command in ./commands/. Every failure
+// is one line on stderr: usage mistakes exit 2, other errors 1 (with the stack only under --verbose).
+import { RocforgeError, UsageError } from '../errors.ts';
+import { nearest } from './options.ts';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -10,9 +12,11 @@ const COMMANDS: Record<string, { describe: string; load: () => Promise<Command> 
   detokenize: { describe: 'print the text of token ids', load: async () => (await import('./commands/detokenize.ts')).run },
   generate: { describe: 'generate text from a prompt', load: async () => (await import('./commands/generate.ts')).run },
   chat: { describe: 'interactive chat in the terminal', load: async () => (await import('./commands/chat.ts')).run },
-  serve: { describe: 'OpenAI-compatible HTTP server', load: async () => (await import('./commands/serve.ts')).run },
-  bench: { describe: 'benchmarks (bench serve ...)', load: async () => (await import('./commands/bench.ts')).run },
+  serve: { describe: 'OpenAI-compatible HTTP server (llama-server\'s options work too)', load: async () => (await import('./commands/serve.ts')).run },
+  bench: { describe: 'prefill/decode speed like llama-bench (-p -n -r -o); bench serve: HTTP load', load: async () => (await import('./commands/bench.ts')).run },
 };
+
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMANDS);
 
 function usage(): string {
   const lines = Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(11)} ${v.describe}`);
@@ -27,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const entry = COMMANDS[cmd];
   if (!entry) {
-    console.error(`rocforge: unknown command '${cmd}'\n\n${usage()}`);
+    console.error(`rocforge: unknown command '${cmd}'; the nearest is '${nearest(cmd, COMMAND_NAMES)}' (rocforge --help lists the commands)`);
     return 2;
   }
   let run: Command;
@@ -40,10 +44,22 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await run(rest);
   } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`rocforge ${cmd}: ${oneLine(e.message)}`);
+      return 2;
+    }
     if (e instanceof RocforgeError) {
-      console.error(`rocforge ${cmd}: ${e.message}`);
+      console.error(`rocforge ${cmd}: ${oneLine(e.message)}`);
       return 1;
     }
-    throw e;
+    const err = e instanceof Error ? e : new Error(String(e));
+    // --verbose is scanned raw: the failure may have happened before (or inside) option parsing.
+    if (rest.includes('--verbose') || rest.includes('-v')) console.error(`rocforge ${cmd}: ${err.stack ?? err.message}`);
+    else console.error(`rocforge ${cmd}: ${oneLine(err.message)} (run with --verbose for the stack)`);
+    return 1;
   }
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\s*\n\s*/g, ' ').trim();
 }

@@ -52,25 +52,29 @@ describe.skipIf(skip)('rocforge generate', () => {
     expect(full.tokensGenerated).toBe(11);
   });
 
-  it('reports bad usage clearly with exit codes 1 (bad value, missing file) and 2 (unknown flag)', async () => {
+  it('without -m generates from the built-in demo model and says so on stderr', async () => {
+    const r = await rocforge(['generate', '--backend', 'cpu', '-p', 'Once upon a time', '-n', '4', '--temp', '0']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/built-in demo model stories260K/);
+    expect(r.stdout).toMatch(/^, there was/);
+  });
+
+  it('reports bad values with exit code 1 and malformed or unknown options with exit code 2, one line each', async () => {
     const missing = await rocforge(['generate', '-m', '/nonexistent/x.gguf', '-p', 'hi']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('/nonexistent/x.gguf');
-    const noModel = await rocforge(['generate', '-p', 'hi']);
-    expect(noModel.code).toBe(1);
-    expect(noModel.stderr).toMatch(/--model is required/);
-    const badTemp = await rocforge(['generate', ...m, '--temp', 'warm']);
-    expect(badTemp.code).toBe(1);
-    expect(badTemp.stderr).toMatch(/--temp must be a number/);
     const negTemp = await rocforge(['generate', ...m, '--temp', '-1']);
     expect(negTemp.code).toBe(1);
     expect(negTemp.stderr).toMatch(/temperature must be/);
+    const badTemp = await rocforge(['generate', ...m, '--temp', 'warm']);
+    expect(badTemp.code).toBe(2);
+    expect(badTemp.stderr).toBe("rocforge generate: --temp must be a number, got 'warm'\n");
     const badNumerics = await rocforge(['generate', ...m, '--numerics', 'loose']);
-    expect(badNumerics.code).toBe(1);
-    expect(badNumerics.stderr).toMatch(/--numerics must be exact or fast/);
+    expect(badNumerics.code).toBe(2);
+    expect(badNumerics.stderr).toBe("rocforge generate: --numerics must be exact or fast, got 'loose'\n");
     const unknown = await rocforge(['generate', '--frobnicate']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/--frobnicate/);
+    expect(unknown.stderr).toMatch(/^rocforge generate: unknown option '--frobnicate'; the nearest known option is /);
     const help = await rocforge(['generate', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--top-k/);

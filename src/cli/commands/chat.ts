@@ -4,49 +4,52 @@ import { createInterface } from 'node:readline';
 import { ContextOverflowError, InvalidRequestError } from '../../errors.ts';
 import type { InferenceEngine } from '../../engine/engine.ts';
 import type { ChatMessage, GenerateOptions } from '../../engine/types.ts';
-import { ENGINE_OPTIONS, SAMPLING_HELP, SAMPLING_OPTIONS, engineFrom, formatTimings, numberFlag, parseOrUsage, samplingFrom } from './generate.ts';
+import {
+  BACKEND_OPTIONS,
+  BATCH_OPTIONS,
+  CTX_OPTION,
+  LLAMA_IGNORED_OPTIONS,
+  MODEL_OPTION,
+  SAMPLING_OPTIONS,
+  engineFrom,
+  formatTimings,
+  numberFlag,
+  samplingFrom,
+} from '../common-options.ts';
+import { defineCommand, parseCommand, renderHelp } from '../options.ts';
 
-const HELP = `usage: rocforge chat [-m model.gguf] [options]
-
-An interactive chat using the model's chat template (or a plain "User:/Assistant:" transcript when
+export const SPEC = defineCommand({
+  command: 'chat',
+  usage: '[-m model.gguf] [options]',
+  description: `An interactive chat using the model's chat template (or a plain "User:/Assistant:" transcript when
 it has none). Type a message and press Enter; the reply streams back. Works with piped stdin too.
 
 commands: /exit (or /quit, or Ctrl-D) leaves, /reset forgets the conversation.
-Ctrl-C stops a reply that is being written; at the prompt it leaves.
-
-options:
-  -m, --model PATH          GGUF file (default: $ROCFORGE_MODEL, else the built-in stories260K demo)
-  --system TEXT             system message
-  -n, --n-predict N         most tokens per reply (default 256)
-  --backend NAME            auto | webgpu | hip | cpu (default auto)
-  --numerics MODE           exact | fast GPU arithmetic (default exact; see rocforge generate --help)
-  -c, --ctx-size N          context length (default: the model's, at most 4096)
-${SAMPLING_HELP()}
-  --verbose                 print each reply's speeds to stderr
-  -h, --help                this help`;
+Ctrl-C stops a reply that is being written; at the prompt it leaves.`,
+  options: {
+    model: MODEL_OPTION,
+    system: { type: 'string', aliases: ['-sys', '--system-prompt'], arg: 'TEXT', help: 'system message' },
+    'n-predict': { type: 'string', aliases: ['-n', '--predict'], arg: 'N', number: 'int', help: 'most tokens per reply', default: '256' },
+    ...BACKEND_OPTIONS,
+    'ctx-size': CTX_OPTION,
+    ...SAMPLING_OPTIONS,
+    ...BATCH_OPTIONS,
+    jinja: { type: 'boolean', help: "llama.cpp's switch for the model's chat template; rocforge always uses it, so this is ignored", defaultText: 'on', note: "rocforge always renders the model's own chat template; ignored" },
+    ...LLAMA_IGNORED_OPTIONS,
+    verbose: { type: 'boolean', aliases: ['-v'], help: "print each reply's speeds to stderr; show Dawn's and the drivers' own messages and the stack of unexpected errors" },
+  },
+});
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseOrUsage(
-    argv,
-    {
-      ...ENGINE_OPTIONS,
-      ...SAMPLING_OPTIONS,
-      system: { type: 'string' },
-      'n-predict': { type: 'string', short: 'n', default: '256' },
-      verbose: { type: 'boolean', default: false },
-    },
-    'chat',
-  );
-  if (typeof parsed === 'number') return parsed;
-  const v = parsed.values;
+  const { values: v } = parseCommand(SPEC, argv);
   if (v.help) {
-    console.log(HELP);
+    console.log(renderHelp(SPEC));
     return 0;
   }
   const sampling = samplingFrom(v);
-  const maxTokens = numberFlag('n-predict', v['n-predict'] as string, true)!;
+  const maxTokens = numberFlag(v['n-predict'])!;
   if (maxTokens < 1) throw new InvalidRequestError(`--n-predict must be at least 1, got ${maxTokens}`);
-  const system = v.system as string | undefined;
+  const system = v.system;
 
   const engine = await engineFrom(v, 'chat');
   const interactive = process.stdin.isTTY === true;
@@ -73,7 +76,7 @@ export async function run(argv: string[]): Promise<number> {
         history.push({ role: 'user', content: line });
         history = fitHistory(engine, history, base.length, maxTokens);
         current = new AbortController();
-        const reply = await streamReply(engine, history, { ...sampling, maxTokens, signal: current.signal }, v.verbose === true);
+        const reply = await streamReply(engine, history, { ...sampling, maxTokens, signal: current.signal }, v.verbose);
         current = undefined;
         if (reply === undefined) history.pop();
         else history.push({ role: 'assistant', content: reply });

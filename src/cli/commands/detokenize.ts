@@ -1,19 +1,23 @@
 // rocforge detokenize: prints the text of token ids.
-import { parseArgs } from 'node:util';
 import { InvalidRequestError } from '../../errors.ts';
 import { loadTokenizer } from '../../tokenizer/load.ts';
+import { VERBOSE_OPTION } from '../common-options.ts';
+import { defineCommand, parseCommand, renderHelp } from '../options.ts';
 
-const HELP = `usage: rocforge detokenize -m model.gguf [options] IDS...
-
-Prints the text the token ids stand for. IDS may be separate arguments, or one argument with ids
+export const SPEC = defineCommand({
+  command: 'detokenize',
+  usage: '-m model.gguf [options] IDS...',
+  description: `Prints the text the token ids stand for. IDS may be separate arguments, or one argument with ids
 separated by spaces or commas (a JSON array such as "[1, 15043]" works too). Works on vocab-only
-GGUF files.
-
-options:
-  -m, --model PATH     GGUF file (required)
-  --skip-special       leave out control tokens (BOS, EOS, <|im_end|>...)
-  --keep-space-prefix  keep the space SPM vocabularies put before the first word
-  -h, --help           this help`;
+GGUF files.`,
+  positionals: 'IDS',
+  options: {
+    model: { type: 'string', aliases: ['-m'], arg: 'PATH', help: 'GGUF file whose vocabulary to use', required: true },
+    'skip-special': { type: 'boolean', help: 'leave out control tokens (BOS, EOS, <|im_end|>...)' },
+    'keep-space-prefix': { type: 'boolean', help: 'keep the space SPM vocabularies put before the first word' },
+    verbose: VERBOSE_OPTION,
+  },
+});
 
 export function parseIds(args: readonly string[]): number[] {
   const parts = args.flatMap((a) => a.split(/[\s,[\]]+/)).filter((p) => p.length > 0);
@@ -24,18 +28,9 @@ export function parseIds(args: readonly string[]): number[] {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      model: { type: 'string', short: 'm' },
-      'skip-special': { type: 'boolean' },
-      'keep-space-prefix': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const { values, positionals } = parseCommand(SPEC, argv);
   if (values.help) {
-    console.log(HELP);
+    console.log(renderHelp(SPEC));
     return 0;
   }
   if (!values.model) throw new InvalidRequestError('missing -m/--model: pass the GGUF file whose vocabulary to use');
@@ -44,7 +39,7 @@ export async function run(argv: string[]): Promise<number> {
   const { tokenizer } = await loadTokenizer(values.model);
   const bad = ids.find((id) => id >= tokenizer.vocabSize);
   if (bad !== undefined) throw new InvalidRequestError(`token id ${bad} is outside the vocabulary (0..${tokenizer.vocabSize - 1})`);
-  const text = tokenizer.decode(ids, { skipSpecial: values['skip-special'] ?? false, removeSpacePrefix: !values['keep-space-prefix'] });
+  const text = tokenizer.decode(ids, { skipSpecial: values['skip-special'], removeSpacePrefix: !values['keep-space-prefix'] });
   process.stdout.write(`${text}\n`);
   return 0;
 }

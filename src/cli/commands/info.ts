@@ -1,17 +1,22 @@
 // `rocforge info <file>`: what a GGUF file holds: architecture, hyper-parameters, tokenizer, tensors.
-import { parseArgs } from 'node:util';
 import { InvalidRequestError } from '../../errors.ts';
 import { GgufFile } from '../../gguf/reader.ts';
 import { typeName, type GgufValue } from '../../gguf/types.ts';
+import { VERBOSE_OPTION } from '../common-options.ts';
+import { defineCommand, parseCommand, renderHelp } from '../options.ts';
 
-const HELP = `usage: rocforge info <file.gguf> [--json]
-
-Shows a GGUF file's architecture, hyper-parameters, tokenizer (model, vocab size, bos/eos,
-chat template) and tensors (count, bytes per type, total). Works on vocab-only files.
-
-options:
-  --json      print one JSON object instead of text
-  -h, --help  show this help`;
+export const SPEC = defineCommand({
+  command: 'info',
+  usage: '<file.gguf> [--json]',
+  description: `Shows a GGUF file's architecture, hyper-parameters, tokenizer (model, vocab size, bos/eos,
+chat template) and tensors (count, bytes per type, total). Works on vocab-only files.`,
+  positionals: 'FILE',
+  options: {
+    model: { type: 'string', aliases: ['-m'], arg: 'PATH', help: 'the GGUF file (instead of the argument)' },
+    json: { type: 'boolean', help: 'print one JSON object instead of text' },
+    verbose: VERBOSE_OPTION,
+  },
+});
 
 export interface TypeSummary {
   readonly tensors: number;
@@ -153,25 +158,17 @@ export function renderSummary(s: GgufSummary): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (e) {
-    throw new InvalidRequestError(`${(e as Error).message}\n\n${HELP}`);
-  }
-  if (parsed.values.help) {
-    console.log(HELP);
+  const { values, positionals } = parseCommand(SPEC, argv);
+  if (values.help) {
+    console.log(renderHelp(SPEC));
     return 0;
   }
-  if (parsed.positionals.length !== 1) throw new InvalidRequestError(`expected one GGUF file\n\n${HELP}`);
-  const g = await GgufFile.open(parsed.positionals[0]!);
+  const files = values.model !== undefined ? [values.model, ...positionals] : positionals;
+  if (files.length !== 1) throw new InvalidRequestError(`expected one GGUF file, got ${files.length}: rocforge info model.gguf`);
+  const g = await GgufFile.open(files[0]!);
   try {
     const s = summarize(g);
-    console.log(parsed.values.json ? JSON.stringify(s, null, 2) : renderSummary(s));
+    console.log(values.json ? JSON.stringify(s, null, 2) : renderSummary(s));
   } finally {
     await g.close();
   }

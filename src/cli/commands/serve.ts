@@ -1,86 +1,88 @@
 // rocforge serve: the OpenAI-compatible HTTP server.
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parseArgs } from 'node:util';
-import type { BackendChoice } from '../../engine/types.ts';
-import { numericsFlag } from './generate.ts';
+import type { Backend } from '../../backends/backend.ts';
 import { InferenceEngine } from '../../engine/engine.ts';
 import { InvalidRequestError, ModelNotFoundError } from '../../errors.ts';
 import { buildServer } from '../../server/app.ts';
-import { DEFAULT_MODEL_NOTICE, resolveModel } from '../../server/model-source.ts';
+import { DEFAULT_MODEL_NOTICE, resolveModel, type ModelSource } from '../../server/model-source.ts';
 import { ProgressBar } from '../../server/progress-bar.ts';
+import { BACKEND_OPTIONS, BATCH_OPTIONS, CTX_OPTION, LLAMA_IGNORED_OPTIONS, MODEL_OPTION, intAtLeast, openBackend, prefillChunkFrom } from '../common-options.ts';
+import { defineCommand, parseCommand, renderHelp, type Values } from '../options.ts';
 
-const HELP = `usage: rocforge serve [-m model.gguf] [options]
-
-Serves a GGUF model over an OpenAI-compatible HTTP API:
+export const SPEC = defineCommand({
+  command: 'serve',
+  usage: '[-m model.gguf] [options]',
+  description: `Serves a GGUF model over an OpenAI-compatible HTTP API:
   POST /v1/chat/completions, POST /v1/completions (streaming with "stream": true),
   GET /v1/models, GET /health (503 while loading), GET /metrics (Prometheus).
-
-options:
-  -m, --model PATH     GGUF file (default: $ROCFORGE_MODEL, else the built-in stories260K demo
-                       model: tiny, real English, for trying rocforge out)
-  --backend NAME       auto | webgpu | hip | cpu (default auto: webgpu if an adapter exists, else cpu)
-  --numerics MODE      exact | fast: GPU kernels replay llama.cpp's CPU arithmetic bit for bit, or
-                       plain f32 kernels (several times faster prefill; logits within ~1e-2) (default exact)
-  --host HOST          address to bind (default 127.0.0.1, loopback only)
-  --port N             port (default 8080; 0 picks a free one)
-  --parallel N         concurrent sequences, one KV-cache slot each (default 4)
-  --ctx-size N         context length per sequence (default: the model's, at most 4096)
-  --max-queue N        requests that may wait for a slot before 503 (default 64)
-  --api-key KEY        require "Authorization: Bearer KEY" (default: $ROCFORGE_API_KEY, else none)
-  --verbose            log every request
-  -h, --help           this help`;
-
-function intOption(name: string, value: string | undefined, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InvalidRequestError(`--${name} must be an integer >= ${min}, got "${value}"`);
-  return n;
-}
+Requests naming any model are served by the loaded one. llama-server's option names work too.`,
+  options: {
+    model: MODEL_OPTION,
+    alias: { type: 'string', aliases: ['-a'], arg: 'NAME', help: 'the model id /v1/models reports and replies name', defaultText: 'the file name' },
+    ...BACKEND_OPTIONS,
+    host: { type: 'string', arg: 'HOST', help: 'address to bind (0.0.0.0: every interface)', default: '127.0.0.1' },
+    port: { type: 'string', arg: 'N', number: 'int', help: 'port; 0 picks a free one', default: '8080' },
+    parallel: { type: 'string', aliases: ['-np'], arg: 'N', number: 'int', help: 'concurrent sequences, one KV-cache slot each', default: '4' },
+    'ctx-size': { ...CTX_OPTION, help: "context length per sequence (llama-server's -c is the total of all -np slots)" },
+    'max-queue': { type: 'string', arg: 'N', number: 'int', help: 'requests that may wait for a slot before 503', default: '64' },
+    'api-key': { type: 'string', arg: 'KEY', help: 'require "Authorization: Bearer KEY"', defaultText: '$ROCFORGE_API_KEY, else none' },
+    ...BATCH_OPTIONS,
+    jinja: { type: 'boolean', help: "llama-server's switch for the model's chat template; rocforge always uses it, so this is ignored", defaultText: 'on', note: "rocforge always renders the model's own chat template; ignored" },
+    ...LLAMA_IGNORED_OPTIONS,
+    verbose: { type: 'boolean', aliases: ['-v'], help: "log every request; show Dawn's and the drivers' own messages and the stack of unexpected errors" },
+  },
+});
 
 export async function run(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      model: { type: 'string', short: 'm' },
-      backend: { type: 'string', default: 'auto' },
-      numerics: { type: 'string', default: 'exact' },
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string', default: '8080' },
-      parallel: { type: 'string', default: '4' },
-      'ctx-size': { type: 'string' },
-      'max-queue': { type: 'string', default: '64' },
-      'api-key': { type: 'string' },
-      verbose: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+  const { values } = parseCommand(SPEC, argv);
   if (values.help) {
-    console.log(HELP);
+    console.log(renderHelp(SPEC));
     return 0;
   }
-  const backend = values.backend as BackendChoice;
-  const numerics = numericsFlag(values.numerics as string);
-  if (!['auto', 'webgpu', 'hip', 'cpu'].includes(backend)) throw new InvalidRequestError(`--backend must be auto, webgpu, hip or cpu, got "${values.backend}"`);
-  const port = intOption('port', values.port, 0)!;
+  const port = intAtLeast('port', values.port, 0)!;
   if (port > 65535) throw new InvalidRequestError(`--port must be at most 65535, got ${port}`);
-  const parallel = intOption('parallel', values.parallel, 1)!;
-  const contextLength = intOption('ctx-size', values['ctx-size'], 1);
-  const maxQueue = intOption('max-queue', values['max-queue'], 0)!;
+  const parallel = intAtLeast('parallel', values.parallel, 1)!;
+  const contextLength = intAtLeast('ctx-size', values['ctx-size'], 1);
+  const maxQueue = intAtLeast('max-queue', values['max-queue'], 0)!;
+  const prefillChunk = prefillChunkFrom(values);
   const apiKey = values['api-key'] ?? (process.env.ROCFORGE_API_KEY || undefined);
+  if (values.alias !== undefined && values.alias.trim() === '') throw new InvalidRequestError('--alias must not be empty: pass the model id clients should see');
 
-  const source = resolveModel(values.model, process.env);
-  if (source.demo) console.log(`rocforge serve: ${DEFAULT_MODEL_NOTICE}`);
-  let created: number;
+  // The backend starts first: one that cannot start fails here, before anything listens.
+  const backend = await openBackend(values);
   try {
-    created = Math.floor(statSync(source.path).mtimeMs / 1000);
+    const source = resolveModel(values.model, process.env);
+    if (source.demo) console.log(`rocforge serve: ${DEFAULT_MODEL_NOTICE}`);
+    let created: number;
+    try {
+      created = Math.floor(statSync(source.path).mtimeMs / 1000);
+    } catch (e) {
+      throw new ModelNotFoundError(`cannot read model file ${source.path} (${(e as Error).message}): pass -m with the path of a .gguf file`);
+    }
+    return await listenAndLoad(backend, { values, source, created, port, parallel, contextLength, maxQueue, prefillChunk, apiKey });
   } catch (e) {
-    throw new ModelNotFoundError(`cannot read model file ${source.path} (${(e as Error).message}): pass -m with the path of a .gguf file`);
+    backend.dispose();
+    throw e;
   }
+}
 
-  // The server listens first (so /health can say "loading" and a taken port fails fast), then the
+interface ServePlan {
+  values: Values<typeof SPEC.options>;
+  source: ModelSource;
+  created: number;
+  port: number;
+  parallel: number;
+  contextLength: number | undefined;
+  maxQueue: number;
+  prefillChunk: number | undefined;
+  apiKey: string | undefined;
+}
+
+/** Listens, loads the model on the backend, then serves until SIGINT/SIGTERM; the backend is freed at the end. */
+async function listenAndLoad(backend: Backend, plan: ServePlan): Promise<number> {
+  const { values, source, created, port, parallel, contextLength, maxQueue, prefillChunk, apiKey } = plan;
+  // The server listens next (so /health can say "loading" and a taken port fails fast), then the
   // model loads behind it.
   let resolveEngine!: (e: InferenceEngine) => void;
   let rejectEngine!: (e: unknown) => void;
@@ -93,7 +95,7 @@ export async function run(argv: string[]): Promise<number> {
   const meta: Record<string, string | number | boolean> = { path: source.path, demo: source.demo, parallel };
   const { app, ctx } = await buildServer({
     engine: enginePromise,
-    model: { id: basename(source.path), created, meta, ...(source.demo ? { notice: DEFAULT_MODEL_NOTICE } : {}) },
+    model: { id: values.alias ?? basename(source.path), created, meta, ...(source.demo ? { notice: DEFAULT_MODEL_NOTICE } : {}) },
     apiKey,
     logger: values.verbose ? { level: 'info' } : { level: 'warn' },
   });
@@ -113,10 +115,10 @@ export async function run(argv: string[]): Promise<number> {
   const bar = new ProgressBar(`loading ${basename(source.path)}`);
   InferenceEngine.create(source.path, {
     backend,
-    numerics,
     parallel,
     contextLength,
     maxQueue,
+    ...(prefillChunk !== undefined ? { prefillChunk } : {}),
     onProgress: (l, t) => {
       bar.update(l, t);
       ctx.setProgress(t > 0 ? l / t : 0);
@@ -148,6 +150,7 @@ export async function run(argv: string[]): Promise<number> {
       void app
         .close()
         .then(() => engine.dispose())
+        .then(() => backend.dispose())
         .then(() => resolve(0), (e: unknown) => {
           console.error(`rocforge serve: error while shutting down: ${(e as Error).message}`);
           resolve(1);

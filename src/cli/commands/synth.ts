@@ -1,45 +1,47 @@
 // `rocforge synth`: writes a random-weight llama/qwen2 GGUF of any shape and tensor type.
-import { parseArgs } from 'node:util';
 import { InvalidRequestError } from '../../errors.ts';
 import { parseTypeName, typeName, type GgmlType } from '../../gguf/types.ts';
 import { synthTensorPlan, writeSynthModel, type SynthArch, type SynthOptions, type SynthProgress } from '../../model/synth.ts';
 import { supportedTypes } from '../../quant/registry.ts';
+import { VERBOSE_OPTION } from '../common-options.ts';
+import { defineCommand, parseCommand, renderHelp } from '../options.ts';
 import { formatBytes } from './info.ts';
 
-const HELP = `usage: rocforge synth --arch llama|qwen2 --dim N --layers N --heads N [--kv-heads N]
-                      --ffn N --vocab N [--type T] [--ctx N] [--seed N] [--name S] -o out.gguf
-
-Writes a model with seeded random weights (std 1/sqrt(row length)), every hyper-parameter key
+export const SPEC = defineCommand({
+  command: 'synth',
+  usage: `--arch llama|qwen2 --dim N --layers N --heads N [--kv-heads N]
+                      --ffn N --vocab N [--type T] [--ctx N] [--seed N] [--name S] -o out.gguf`,
+  description: `Writes a model with seeded random weights (std 1/sqrt(row length)), every hyper-parameter key
 llama.cpp expects and a valid tokenizer (llama: SPM vocab; qwen2: byte-level BPE with merges and a
 ChatML template). The file is streamed tensor by tensor, so memory stays small at any size.
 
 Weights whose row length is not a multiple of the type's block size fall back as llama-quantize
 does (Q2_K/Q3_K -> IQ4_NL, Q4_K -> Q5_0, Q5_K -> Q5_1, Q6_K -> Q8_0), else to F16. Norms and biases
-are F32.
-
-example:
+are F32.`,
+  options: {
+    arch: { type: 'string', arg: 'A', choices: ['llama', 'qwen2'], help: 'llama or qwen2', required: true },
+    dim: { type: 'string', arg: 'N', number: 'int', help: 'embedding length (a multiple of --heads)', required: true },
+    layers: { type: 'string', arg: 'N', number: 'int', help: 'transformer blocks', required: true },
+    heads: { type: 'string', arg: 'N', number: 'int', help: 'attention heads', required: true },
+    'kv-heads': { type: 'string', arg: 'N', number: 'int', help: 'key/value heads (divides --heads)', defaultText: '--heads' },
+    ffn: { type: 'string', arg: 'N', number: 'int', help: 'feed-forward length', required: true },
+    vocab: { type: 'string', arg: 'N', number: 'int', help: 'vocabulary size (at least 259)', required: true },
+    type: { type: 'string', arg: 'T', help: 'type of the weight matrices; one of: TYPES', defaultText: 'F16' },
+    ctx: { type: 'string', arg: 'N', number: 'int', help: 'context length recorded in the file', default: '2048' },
+    seed: { type: 'string', arg: 'N', number: 'int', help: 'seed of the weights', default: '1' },
+    name: { type: 'string', arg: 'S', help: 'general.name', defaultText: 'synth-<arch>-<dim>' },
+    'no-chat-template': { type: 'boolean', help: 'write no tokenizer.chat_template' },
+    out: { type: 'string', aliases: ['-o'], arg: 'FILE', help: 'output path', required: true },
+    quiet: { type: 'boolean', aliases: ['-q'], help: 'no progress on stderr' },
+    verbose: VERBOSE_OPTION,
+  },
+  epilog: `example:
   rocforge synth --arch llama --dim 2048 --layers 16 --heads 32 --kv-heads 8 --ffn 8192 \\
-                 --vocab 32000 --type Q4_0 -o m.gguf
-
-options:
-  --arch A            llama or qwen2
-  --dim N             embedding length (a multiple of --heads)
-  --layers N          transformer blocks
-  --heads N           attention heads
-  --kv-heads N        key/value heads (divides --heads; default: --heads)
-  --ffn N             feed-forward length
-  --vocab N           vocabulary size (at least 259)
-  --type T            type of the weight matrices (default F16); one of: TYPES
-  --ctx N             context length recorded in the file (default 2048)
-  --seed N            seed of the weights (default 1)
-  --name S            general.name (default synth-<arch>-<dim>)
-  --no-chat-template  write no tokenizer.chat_template
-  -o, --out FILE      output path
-  -q, --quiet         no progress on stderr
-  -h, --help          show this help`;
+                 --vocab 32000 --type Q4_0 -o m.gguf`,
+});
 
 function help(): string {
-  return HELP.replace('TYPES', supportedTypes().map((t) => typeName(t)).join(', '));
+  return renderHelp(SPEC).replace('TYPES', supportedTypes().map((t) => typeName(t)).join(', '));
 }
 
 function int(name: string, v: string | undefined, dflt?: number): number {
@@ -79,32 +81,7 @@ function progressReporter(out: string): { update: (p: SynthProgress) => void; do
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        arch: { type: 'string' },
-        dim: { type: 'string' },
-        layers: { type: 'string' },
-        heads: { type: 'string' },
-        'kv-heads': { type: 'string' },
-        ffn: { type: 'string' },
-        vocab: { type: 'string' },
-        type: { type: 'string' },
-        ctx: { type: 'string' },
-        seed: { type: 'string' },
-        name: { type: 'string' },
-        'no-chat-template': { type: 'boolean' },
-        out: { type: 'string', short: 'o' },
-        quiet: { type: 'boolean', short: 'q' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (e) {
-    throw new InvalidRequestError(`${(e as Error).message} (rocforge synth --help)`);
-  }
-  const v = parsed.values;
+  const v = parseCommand(SPEC, argv).values;
   if (v.help) {
     console.log(help());
     return 0;
