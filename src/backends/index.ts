@@ -24,17 +24,32 @@ export async function createBackend(choice: BackendChoice, opts: BackendOptions 
     case 'webgpu':
       return (await loadWebGpu()).createWebGpuBackend({ exact: opts.numerics !== 'fast' });
     case 'hip':
-      throw new BackendUnavailableError('the HIP backend is not built yet: use --backend webgpu or --backend cpu');
+      return (await loadHip()).createHipBackend({ exact: opts.numerics !== 'fast' });
     case 'auto':
-      // createWebGpuBackend throws BackendUnavailableError when there is no adapter: then CPU.
-      try {
-        return await createBackend('webgpu', opts);
-      } catch (e) {
-        if (e instanceof BackendUnavailableError) return createCpuBackend();
-        throw e;
+      // Each GPU backend throws BackendUnavailableError when it cannot open here (no library, no
+      // GPU, no adapter): then the next one, ending with the CPU.
+      for (const gpu of ['hip', 'webgpu'] as const) {
+        try {
+          return await createBackend(gpu, opts);
+        } catch (e) {
+          if (!(e instanceof BackendUnavailableError)) throw e;
+        }
       }
+      return createCpuBackend();
     default:
       throw new BackendUnavailableError(`unknown backend "${String(choice)}": choose cpu, webgpu, hip or auto`);
+  }
+}
+
+interface HipModule {
+  createHipBackend(opts: { exact: boolean }): Promise<Backend>;
+}
+
+async function loadHip(): Promise<HipModule> {
+  try {
+    return await import('./hip/index.ts');
+  } catch (e) {
+    throw new BackendUnavailableError(`the HIP backend could not be loaded (${(e as Error).message}): use --backend webgpu or --backend cpu`, { cause: e });
   }
 }
 
