@@ -11,6 +11,8 @@ import { SPEC as TOKENIZE } from '../../src/cli/commands/tokenize.ts';
 import { SPEC as BENCH_MODEL } from '../../src/cli/commands/bench-model.ts';
 import { SERVE_SPEC as BENCH_SERVE } from '../../src/cli/commands/bench.ts';
 import { COMMAND_NAMES, main } from '../../src/cli/main.ts';
+import { backendFrom } from '../../src/cli/common-options.ts';
+import { nativeMessagesShown, showNativeMessages } from '../../src/backends/native-stderr.ts';
 import { editDistance, nearest, parseOptions, renderHelp, spellingsOf, type CommandSpec, type OptionSpec, type OptionTable } from '../../src/cli/options.ts';
 import { UsageError } from '../../src/errors.ts';
 
@@ -96,6 +98,18 @@ describe("llama.cpp's option names", () => {
     expect(parseOptions(SERVE, ['-fa', '-np', '3']).values).toMatchObject({ 'flash-attn': 'on', parallel: '3' });
     expect(parseOptions(SERVE, ['-fa', 'off']).values['flash-attn']).toBe('off');
     expect(parseOptions(SERVE, ['--flash-attn=auto']).values['flash-attn']).toBe('auto');
+  });
+});
+
+describe('--verbose', () => {
+  afterEach(() => showNativeMessages(false));
+
+  it("on a command that opens a backend, lets Dawn's and the drivers' own messages through", () => {
+    showNativeMessages(false);
+    backendFrom(parseOptions(GENERATE, ['--backend', 'cpu']).values);
+    expect(nativeMessagesShown()).toBe(false);
+    backendFrom(parseOptions(SERVE, ['-v']).values);
+    expect(nativeMessagesShown()).toBe(true);
   });
 });
 
