@@ -26,7 +26,7 @@ are F32.`,
     'kv-heads': { type: 'string', arg: 'N', number: 'int', help: 'key/value heads (divides --heads)', defaultText: '--heads' },
     ffn: { type: 'string', arg: 'N', number: 'int', help: 'feed-forward length', required: true },
     vocab: { type: 'string', arg: 'N', number: 'int', help: 'vocabulary size (at least 259)', required: true },
-    type: { type: 'string', arg: 'T', help: 'type of the weight matrices; one of: TYPES', defaultText: 'F16' },
+    type: { type: 'string', arg: 'T', help: `type of the weight matrices; one of: ${supportedTypes().map((t) => typeName(t)).join(', ')}`, defaultText: 'F16' },
     ctx: { type: 'string', arg: 'N', number: 'int', help: 'context length recorded in the file', default: '2048' },
     seed: { type: 'string', arg: 'N', number: 'int', help: 'seed of the weights', default: '1' },
     name: { type: 'string', arg: 'S', help: 'general.name', defaultText: 'synth-<arch>-<dim>' },
@@ -39,10 +39,6 @@ are F32.`,
   rocforge synth --arch llama --dim 2048 --layers 16 --heads 32 --kv-heads 8 --ffn 8192 \\
                  --vocab 32000 --type Q4_0 -o m.gguf`,
 });
-
-function help(): string {
-  return renderHelp(SPEC).replace('TYPES', supportedTypes().map((t) => typeName(t)).join(', '));
-}
 
 function int(name: string, v: string | undefined, dflt?: number): number {
   if (v === undefined) {
@@ -83,7 +79,7 @@ function progressReporter(out: string): { update: (p: SynthProgress) => void; do
 export async function run(argv: string[]): Promise<number> {
   const v = parseCommand(SPEC, argv).values;
   if (v.help) {
-    console.log(help());
+    console.log(renderHelp(SPEC));
     return 0;
   }
   if (v.arch !== 'llama' && v.arch !== 'qwen2') throw new InvalidRequestError(`--arch must be llama or qwen2 (rocforge synth --help)`);
