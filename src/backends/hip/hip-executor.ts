@@ -12,7 +12,7 @@ import type { BufferUsage, DeviceBuffer, Dispatch, KernelExecutor, KernelTime } 
 import { formatBytes } from '../gpu/format.ts';
 import { CommandList } from './command-list.ts';
 import { GraphCache } from './graph-cache.ts';
-import { RF, type DeviceInfo, type HipLibrary, type NativeGraph, type NativeStream } from './native.ts';
+import { RF, type DeviceInfo, type HipApi, type NativeGraph, type NativeStream } from './native.ts';
 
 export interface HipExecutorOptions {
   /** Reducing kernels use warp operations (default true); false: the shared-memory fallback. */
@@ -71,7 +71,7 @@ export class HipExecutor implements KernelExecutor {
   graphsOff: string | undefined;
 
   constructor(
-    private readonly lib: HipLibrary,
+    private readonly lib: HipApi,
     private readonly stream: NativeStream,
     readonly device: DeviceInfo,
     private readonly opts: HipExecutorOptions = {},

@@ -22,7 +22,7 @@ export const RF = {
   ERR_NOT_INIT: 7,
 } as const;
 
-const ALTERNATIVES = 'or use --backend webgpu or --backend cpu';
+const ALTERNATIVES = 'use --backend webgpu or --backend cpu';
 
 /** Where the library is looked for: $ROCFORGE_HIP_LIB, else native-hip/build/ of the package. */
 export function hipLibraryPath(): string {
@@ -56,8 +56,34 @@ interface KoffiModule {
   opaque(name: string): unknown;
 }
 
+/** What the executor uses of the library (an interface, so tests can stand in a fake runtime). */
+export interface HipApi {
+  readonly path: string;
+  readonly buildInfo: string;
+  readonly kernelNames: readonly string[];
+  lastError(): string;
+  streamSync(s: NativeStream): number;
+  streamSyncAsync(s: NativeStream): Promise<number>;
+  streamDestroy(s: NativeStream): number;
+  setDebugSync(s: NativeStream, on: boolean): number;
+  setProfile(s: NativeStream, on: boolean): number;
+  alloc(bytes: number): { rc: number; handle: number };
+  free(handle: number): number;
+  upload(s: NativeStream, handle: number, offset: number, src: Uint8Array): number;
+  memset(s: NativeStream, handle: number, offset: number, value: number, bytes: number): number;
+  readBegin(s: NativeStream, handle: number, offset: number, bytes: number): { rc: number; ticket: number };
+  readWaitAsync(ticket: number): Promise<number>;
+  readTake(ticket: number, dst: Uint8Array | null): number;
+  submit(s: NativeStream, cmds: Uint32Array, data: Uint32Array): number;
+  graphCapture(s: NativeStream, cmds: Uint32Array, data: Uint32Array): { rc: number; graph: NativeGraph | null };
+  graphUpdate(g: NativeGraph, s: NativeStream, cmds: Uint32Array, data: Uint32Array): number;
+  graphLaunch(g: NativeGraph, s: NativeStream, data: Uint32Array): number;
+  graphDestroy(g: NativeGraph): number;
+  profileTake(s: NativeStream, cap: number): { rc: number; pairs: Array<[number, number]> };
+}
+
 /** Typed access to the library's functions. Methods return rf_status codes unless they say otherwise. */
-export class HipLibrary {
+export class HipLibrary implements HipApi {
   readonly buildInfo: string;
   /** Kernel file stems in table order: a command list names a kernel by its index here. */
   readonly kernelNames: readonly string[];
@@ -120,7 +146,7 @@ export class HipLibrary {
     const abi = this.f.rf_abi_version!() as number;
     if (abi !== ABI_VERSION) {
       throw new BackendUnavailableError(
-        `the HIP library ${path} speaks ABI v${abi} but this rocforge needs v${ABI_VERSION}: rebuild it (npm run build:hip), ${ALTERNATIVES}`,
+        `the HIP library ${path} speaks ABI v${abi} but this rocforge needs v${ABI_VERSION}: rebuild it (npm run build:hip), or ${ALTERNATIVES}`,
       );
     }
     this.buildInfo = this.f.rf_build_info!() as string;
@@ -271,20 +297,20 @@ export function openHipLibrary(device = 0): HipLibrary {
   if (!loaded) {
     const path = hipLibraryPath();
     if (!existsSync(path)) {
-      throw new BackendUnavailableError(`the HIP backend's library is not built (no ${path}): run npm run build:hip, ${ALTERNATIVES}`);
+      throw new BackendUnavailableError(`the HIP backend's library is not built (no ${path}): run npm run build:hip, or ${ALTERNATIVES}`);
     }
     let koffi: KoffiModule;
     try {
       koffi = createRequire(import.meta.url)('koffi') as KoffiModule;
     } catch (e) {
-      throw new BackendUnavailableError(`koffi (the FFI the HIP backend uses) could not be loaded (${(e as Error).message}), ${ALTERNATIVES}`, { cause: e });
+      throw new BackendUnavailableError(`koffi (the FFI the HIP backend uses) could not be loaded (${(e as Error).message}): ${ALTERNATIVES}`, { cause: e });
     }
     try {
       loaded = new HipLibrary(path, koffi);
     } catch (e) {
       if (e instanceof BackendUnavailableError) throw e;
       const msg = (e as Error).message.split('\n')[0];
-      throw new BackendUnavailableError(`the HIP library ${path} could not be loaded (${msg}): rebuild it (npm run build:hip), ${ALTERNATIVES}`, { cause: e });
+      throw new BackendUnavailableError(`the HIP library ${path} could not be loaded (${msg}): rebuild it (npm run build:hip), or ${ALTERNATIVES}`, { cause: e });
     }
   }
   const lib = loaded;
@@ -292,8 +318,8 @@ export function openHipLibrary(device = 0): HipLibrary {
     const rc = lib.init(device);
     if (rc !== RF.OK) {
       const why = lib.lastError();
-      if (rc === RF.ERR_NO_DEVICE) throw new BackendUnavailableError(`HIP: ${why}: ${ALTERNATIVES}`);
-      throw new BackendUnavailableError(`HIP: ${why}${rc === RF.ERR_NO_KERNEL_IMAGE ? ', ' : '; '}${ALTERNATIVES}`);
+      // The native message already says what to rebuild when the build does not fit the GPU.
+      throw new BackendUnavailableError(`HIP: ${why}${rc === RF.ERR_NO_KERNEL_IMAGE ? ', or ' : '; '}${ALTERNATIVES}`);
     }
     initialised = device;
   } else if (initialised !== device) {
