@@ -4,7 +4,12 @@
 //   x = h + Wdown · (silu(Wgate·norm(h)) * Wup·norm(h))
 // then logits = Wout · norm(x) for the rows whose logits are wanted (the last layer's feed-forward
 // runs on those rows only).
-import type { Backend, DeviceResource, IndexTensor, KvCache, Tensor } from '../backends/backend.ts';
+//
+// The pass is a generator so that a tap (src/diff) can read back every op's output between ops:
+// with `tap` false it never yields and runs to the end in one step, so the normal path does no
+// extra reads and no extra work.
+import type { Backend, DeviceResource, IndexTensor, KvCache, Tensor, Weight } from '../backends/backend.ts';
+import type { GgmlType } from '../gguf/types.ts';
 import type { Architecture } from './arch/index.ts';
 import type { HParams } from './hparams.ts';
 import type { LayerWeights, ModelWeights } from './weights.ts';
@@ -146,33 +151,88 @@ export interface GraphContext {
   readonly weights: ModelWeights;
 }
 
+/** The backend op that produced a tapped tensor. */
+export type TapOp = 'getRows' | 'rmsNorm' | 'matmul' | 'rope' | 'attention' | 'swiglu' | 'add' | 'gatherRows';
+
+/**
+ * The tapped tensors, in the order the pass computes them (llama.cpp's names where it has one):
+ * inp_embd before the layers; per layer attn_norm, q, k, v, rope_q, rope_k, kqv (attention),
+ * attn_out (Wo), ffn_inp (residual), [out_rows: the last layer's wanted rows,] ffn_norm, ffn_gate,
+ * ffn_up, ffn_act (swiglu), ffn_out (Wdown), l_out; then result_norm and logits.
+ */
+export type TapName =
+  | 'inp_embd'
+  | 'attn_norm'
+  | 'q'
+  | 'k'
+  | 'v'
+  | 'rope_q'
+  | 'rope_k'
+  | 'kqv'
+  | 'attn_out'
+  | 'ffn_inp'
+  | 'out_rows'
+  | 'ffn_norm'
+  | 'ffn_gate'
+  | 'ffn_up'
+  | 'ffn_act'
+  | 'ffn_out'
+  | 'l_out'
+  | 'result_norm'
+  | 'logits';
+
+/** One op's output as the pass leaves it: read it before the generator resumes (scratch is reused). */
+export interface TapPoint {
+  readonly name: TapName;
+  /** Layer index; -1 before the first layer (inp_embd), nLayers after the last (result_norm, logits). */
+  readonly layer: number;
+  readonly op: TapOp;
+  /** The GGUF type of the op's weight (matmul, getRows, rmsNorm), for per-type thresholds. */
+  readonly weightType?: GgmlType;
+  readonly tensor: Tensor;
+}
+
 /**
  * Enqueues the whole forward pass. `s` must hold the batch's tokens, slots and positions and `out`
  * the batch rows whose logits are wanted; the logits end up in out.logits.
  */
 export function enqueueForward(g: GraphContext, cache: KvCache, s: BatchScratch, out: LogitScratch): void {
+  // Without a tap the generator never yields: this one step runs the whole pass.
+  if (!forwardPass(g, cache, s, out, false).next().done) throw new Error('forwardPass yielded without a tap');
+}
+
+/** The forward pass; with `tap` it yields after every op (see TapPoint) and the caller reads the tensor. */
+export function* forwardPass(g: GraphContext, cache: KvCache, s: BatchScratch, out: LogitScratch, tap: boolean): Generator<TapPoint, void, void> {
   const { backend, hp, weights } = g;
   const last = weights.layers.length - 1;
   backend.getRows(weights.tokenEmbd, s.tokens, s.x);
-  weights.layers.forEach((w, layer) => {
-    attentionBlock(g, w, layer, cache, s);
-    if (layer < last) feedForwardBlock(g, w, s);
-  });
+  if (tap) yield point('inp_embd', -1, 'getRows', s.x, weights.tokenEmbd);
+  for (const [layer, w] of weights.layers.entries()) {
+    yield* attentionBlock(g, w, layer, cache, s, tap);
+    if (layer < last) yield* feedForwardBlock(g, w, layer, s, tap);
+  }
   // Every row's keys and values are stored by now, so only the wanted rows go on through the last
   // feed-forward and the output head, as llama.cpp does (inp_out_ids). Besides saving work, this keeps
   // its kernel choice: a single row goes through ggml's vec_dot, not tinyBLAS (see ggml-simd.ts).
   backend.gatherRows(s.x, out.pick, out.picked);
-  feedForwardBlock(g, weights.layers[last]!, { ...out, x: out.picked });
+  if (tap) yield point('out_rows', last, 'gatherRows', out.picked);
+  yield* feedForwardBlock(g, weights.layers[last]!, last, { ...out, x: out.picked }, tap);
   backend.rmsNorm(out.picked, weights.outputNorm, hp.eps, out.norm);
+  if (tap) yield point('result_norm', last + 1, 'rmsNorm', out.norm, weights.outputNorm);
   backend.matmul(weights.output, out.norm, out.logits);
+  if (tap) yield point('logits', last + 1, 'matmul', out.logits, weights.output);
 }
 
-function attentionBlock(g: GraphContext, w: LayerWeights, layer: number, cache: KvCache, s: BatchScratch): void {
+function* attentionBlock(g: GraphContext, w: LayerWeights, layer: number, cache: KvCache, s: BatchScratch, tap: boolean): Generator<TapPoint, void, void> {
   const { backend, hp, arch } = g;
   backend.rmsNorm(s.x, w.attnNorm, hp.eps, s.norm);
+  if (tap) yield point('attn_norm', layer, 'rmsNorm', s.norm, w.attnNorm);
   backend.matmul(w.wq, s.norm, s.q, w.bq);
+  if (tap) yield point('q', layer, 'matmul', s.q, w.wq);
   backend.matmul(w.wk, s.norm, s.k, w.bk);
+  if (tap) yield point('k', layer, 'matmul', s.k, w.wk);
   backend.matmul(w.wv, s.norm, s.v, w.bv);
+  if (tap) yield point('v', layer, 'matmul', s.v, w.wv);
   backend.rope(s.q, s.k, s.positions, {
     nHeads: hp.nHeads,
     nKvHeads: hp.nKvHeads,
@@ -182,6 +242,10 @@ function attentionBlock(g: GraphContext, w: LayerWeights, layer: number, cache: 
     freqScale: hp.freqScale,
     neox: arch.rope === 'neox',
   });
+  if (tap) {
+    yield point('rope_q', layer, 'rope', s.q);
+    yield point('rope_k', layer, 'rope', s.k);
+  }
   // Storing first makes each row's own key and value (and those of earlier rows of its prompt) visible.
   backend.storeKv(cache, layer, s.k, s.v, s.slots, s.positions);
   backend.attention(
@@ -193,18 +257,31 @@ function attentionBlock(g: GraphContext, w: LayerWeights, layer: number, cache: 
     { nHeads: hp.nHeads, nKvHeads: hp.nKvHeads, headDim: hp.headDim, scale: kqScale(hp.headDim) },
     s.attn,
   );
+  if (tap) yield point('kqv', layer, 'attention', s.attn);
   backend.matmul(w.wo, s.attn, s.delta, w.bo);
+  if (tap) yield point('attn_out', layer, 'matmul', s.delta, w.wo);
   backend.add(s.x, s.delta, s.x);
+  if (tap) yield point('ffn_inp', layer, 'add', s.x);
 }
 
-function feedForwardBlock(g: GraphContext, w: LayerWeights, s: FeedForwardScratch): void {
+function* feedForwardBlock(g: GraphContext, w: LayerWeights, layer: number, s: FeedForwardScratch, tap: boolean): Generator<TapPoint, void, void> {
   const { backend, hp } = g;
   backend.rmsNorm(s.x, w.ffnNorm, hp.eps, s.norm);
+  if (tap) yield point('ffn_norm', layer, 'rmsNorm', s.norm, w.ffnNorm);
   backend.matmul(w.ffnGate, s.norm, s.gate);
+  if (tap) yield point('ffn_gate', layer, 'matmul', s.gate, w.ffnGate);
   backend.matmul(w.ffnUp, s.norm, s.up);
+  if (tap) yield point('ffn_up', layer, 'matmul', s.up, w.ffnUp);
   backend.swiglu(s.gate, s.up, s.act);
+  if (tap) yield point('ffn_act', layer, 'swiglu', s.act);
   backend.matmul(w.ffnDown, s.act, s.delta);
+  if (tap) yield point('ffn_out', layer, 'matmul', s.delta, w.ffnDown);
   backend.add(s.x, s.delta, s.x);
+  if (tap) yield point('l_out', layer, 'add', s.x);
+}
+
+function point(name: TapName, layer: number, op: TapOp, tensor: Tensor, w?: Weight): TapPoint {
+  return { name, layer, op, tensor, weightType: w?.type };
 }
 
 /** llama.cpp's 1.0f/sqrtf(float(n_embd_head)), rounded as in float32. */

@@ -4,11 +4,19 @@ import type { Backend, KvCache } from '../backends/backend.ts';
 import { InvalidRequestError } from '../errors.ts';
 import type { GgufFile } from '../gguf/reader.ts';
 import { getArchitecture, type Architecture } from './arch/index.ts';
-import { BatchScratch, LogitScratch, enqueueForward, type GraphContext } from './graph.ts';
+import { BatchScratch, LogitScratch, enqueueForward, forwardPass, type GraphContext, type TapPoint } from './graph.ts';
 import { readHParams, type HParams } from './hparams.ts';
 import { loadWeights, type ModelWeights } from './weights.ts';
 
 export type { HParams } from './hparams.ts';
+export type { TapName, TapOp } from './graph.ts';
+
+/** One op's output read back by forwardTapped: its rows are the batch's (or the wanted rows, after out_rows). */
+export interface TapRecord extends Omit<TapPoint, 'tensor'> {
+  readonly rows: number;
+  readonly cols: number;
+  readonly data: Float32Array;
+}
 
 export interface ModelBatch {
   /** Token id of each row. */
@@ -64,6 +72,30 @@ export class Model {
    * batch of rows (positions 0..n-1); rows of other sequences may share the batch.
    */
   async forward(batch: ModelBatch, cache: KvCache): Promise<Float32Array> {
+    return this.run(batch, cache, (s, out) => {
+      enqueueForward(this.graph, cache, s, out);
+      return this.backend.read(out.logits);
+    });
+  }
+
+  /**
+   * forward(), reading back every op's output as it goes (the tap of src/diff): the pass waits for
+   * each read before its next op, so this is slow and meant for diagnosis, never the serving path.
+   */
+  async forwardTapped(batch: ModelBatch, cache: KvCache): Promise<{ logits: Float32Array; taps: TapRecord[] }> {
+    return this.run(batch, cache, async (s, out) => {
+      const taps: TapRecord[] = [];
+      for (const p of forwardPass(this.graph, cache, s, out, true)) {
+        const { tensor, ...where } = p;
+        taps.push({ ...where, rows: tensor.rows, cols: tensor.cols, data: await this.backend.read(tensor) });
+      }
+      // The pass's last tap is the logits themselves.
+      return { logits: taps[taps.length - 1]!.data, taps };
+    });
+  }
+
+  /** Validates the batch, writes it into scratch (cached per size) and runs `pass` on it. */
+  private async run<T>(batch: ModelBatch, cache: KvCache, pass: (s: BatchScratch, out: LogitScratch) => Promise<T>): Promise<T> {
     if (this.disposed) throw new InvalidRequestError('this model was disposed: load it again to run it');
     this.validate(batch, cache);
     const n = batch.tokens.length;
@@ -79,8 +111,7 @@ export class Model {
       this.backend.writeIndex(s.positions, batch.positions);
       this.backend.writeIndex(out.pick, batch.logitRows);
       this.backend.describeBatch?.(rowsOfSequence(batch.slots));
-      enqueueForward(this.graph, cache, s, out);
-      const logits = await this.backend.read(out.logits);
+      const result = await pass(s, out);
       if (this.disposed) {
         // dispose() released the cached sets but cannot see the ones this call made.
         for (const set of made) set.release();
@@ -88,7 +119,7 @@ export class Model {
         keep(this.batchScratch, n, s);
         keep(this.logitScratch, m, out);
       }
-      return logits;
+      return result;
     } catch (e) {
       for (const set of made) set.release();
       throw e;
