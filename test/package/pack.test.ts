@@ -32,14 +32,14 @@ describe('npm package', () => {
     mkdirSync(copy);
     copyRepo(copy);
     const pack = run('npm', ['pack', '--json', '--offline', '--pack-destination', tmp], copy);
-    if (pack.status !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
+    if (pack.status !== 0) throw new Error(`npm pack failed:\n${pack.stdout}\n${pack.stderr}`);
     // npm prints the prepack script's output before the JSON: the JSON is the last top-level array.
     [packed] = JSON.parse(pack.stdout.slice(pack.stdout.lastIndexOf('\n[\n') + 1)) as PackResult[];
     consumer = join(tmp, 'consumer');
     mkdirSync(consumer);
     writeConsumerProject(consumer, join(tmp, packed.filename));
     const ci = run('npm', ['ci', '--offline', '--ignore-scripts', '--no-audit', '--no-fund'], consumer);
-    if (ci.status !== 0) throw new Error(`npm ci --offline in the consumer project failed:\n${ci.stderr}`);
+    if (ci.status !== 0) throw new Error(`npm ci --offline in the consumer project failed:\n${ci.stdout}\n${ci.stderr}`);
   }, 180_000);
 
   afterAll(() => {
