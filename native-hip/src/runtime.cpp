@@ -283,7 +283,8 @@ int rf_free(uint32_t handle) {
   return e == hipSuccess ? RF_OK : rf_fail_hip(e, "hipFree");
 }
 
-static int checked_range(uint32_t handle, uint64_t offset, uint64_t bytes, const char* what, rf_buffer* b) {
+static int checked_range(rf_stream* s, uint32_t handle, uint64_t offset, uint64_t bytes, const char* what, rf_buffer* b) {
+  if (!s) return rf_fail(RF_ERR_INVALID, "%s: null stream", what);
   if (!rf_buffer_find(handle, b)) return rf_fail(RF_ERR_INVALID, "%s: unknown buffer handle %u", what, handle);
   if (offset > b->size || bytes > b->size - offset) {
     return rf_fail(RF_ERR_INVALID, "%s: bytes %llu..%llu outside buffer %u of %llu bytes", what, (unsigned long long)offset,
@@ -294,7 +295,7 @@ static int checked_range(uint32_t handle, uint64_t offset, uint64_t bytes, const
 
 int rf_upload(rf_stream* s, uint32_t handle, uint64_t offset, const void* src, uint64_t bytes) {
   rf_buffer b;
-  int rc = checked_range(handle, offset, bytes, "rf_upload", &b);
+  int rc = checked_range(s, handle, offset, bytes, "rf_upload", &b);
   if (rc != RF_OK || bytes == 0) return rc;
   // Pageable source: the copy is ordered on the stream and waited for, so the caller's memory
   // can be reused on return (uploads are weights and large tensors, not per-step inputs).
@@ -305,7 +306,7 @@ int rf_upload(rf_stream* s, uint32_t handle, uint64_t offset, const void* src, u
 
 int rf_download(rf_stream* s, uint32_t handle, uint64_t offset, void* dst, uint64_t bytes) {
   rf_buffer b;
-  int rc = checked_range(handle, offset, bytes, "rf_download", &b);
+  int rc = checked_range(s, handle, offset, bytes, "rf_download", &b);
   if (rc != RF_OK || bytes == 0) return rc;
   hipError_t e = hipMemcpyAsync(dst, b.ptr + offset, bytes, hipMemcpyDeviceToHost, s->stream);
   if (e == hipSuccess) e = hipStreamSynchronize(s->stream);
@@ -314,7 +315,7 @@ int rf_download(rf_stream* s, uint32_t handle, uint64_t offset, void* dst, uint6
 
 int rf_memset(rf_stream* s, uint32_t handle, uint64_t offset, uint32_t value, uint64_t bytes) {
   rf_buffer b;
-  int rc = checked_range(handle, offset, bytes, "rf_memset", &b);
+  int rc = checked_range(s, handle, offset, bytes, "rf_memset", &b);
   if (rc != RF_OK || bytes == 0) return rc;
   hipError_t e = hipMemsetAsync(b.ptr + offset, static_cast<int>(value & 0xff), bytes, s->stream);
   return e == hipSuccess ? RF_OK : rf_fail_hip(e, "hipMemsetAsync");
@@ -322,7 +323,7 @@ int rf_memset(rf_stream* s, uint32_t handle, uint64_t offset, uint32_t value, ui
 
 int rf_read_begin(rf_stream* s, uint32_t handle, uint64_t offset, uint64_t bytes, uint32_t* ticket) {
   rf_buffer b;
-  int rc = checked_range(handle, offset, bytes, "rf_read_begin", &b);
+  int rc = checked_range(s, handle, offset, bytes, "rf_read_begin", &b);
   if (rc != RF_OK) return rc;
   std::lock_guard<std::mutex> lock(g_read_mutex);
   // A free slot that is large enough, else any free slot (grown), else a new one.
