@@ -48,6 +48,6 @@ describe.skipIf(!present || skip !== undefined)('oracle: HIP backend vs llama.cp
       expect(backend.memoryInUse()).toBe(base);
       expect(r.maxDelta).toBeLessThanOrEqual(target(model));
       expect(mismatches).toEqual([]);
-    });
+    }, 600_000);
   }
 });

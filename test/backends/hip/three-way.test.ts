@@ -117,6 +117,6 @@ describe.skipIf(!hip || skip !== undefined)('cpu, webgpu and hip: same greedy to
       const steps = want.reduce((s, c) => s + c.length, 0);
       console.log(`three-way ${model}: ${steps} steps on cpu${gpus.map((g) => `, ${g.name}`).join('')}: ${differences.length ? differences.join('; ') : 'bit-identical'}`);
       expect(differences).toEqual([]);
-    });
+    }, 600_000);
   }
 });
