@@ -5,5 +5,9 @@
 # compiles every source for both vendors without linking.
 set -e
 cd "$(dirname "$0")"
+if ! command -v make >/dev/null 2>&1; then
+  echo "build:hip: make is not installed: install it, or build on a machine that has it and point ROCFORGE_HIP_LIB at (or carry) native-hip/build/librocforge_hip.so" >&2
+  exit 1
+fi
 jobs=$(nproc 2>/dev/null || echo 2)
 exec make --no-print-directory -j"$jobs" "$@"
