@@ -16,10 +16,12 @@ function target(model: string): number {
 const present = await hipPresent();
 const skip = missingShared('oracle');
 let gpu: HipBackend | undefined;
-const models = present && !skip ? sharedModels() : [];
+// ROCFORGE_HIP_MODELS (a regular expression on file names) runs a part, to fit a time limit.
+const pick = process.env.ROCFORGE_HIP_MODELS;
+const models = present && !skip ? sharedModels().filter((m) => !pick || new RegExp(pick).test(m)) : [];
 if (present && !skip) {
   gpu = await openHip();
-  console.log(`hip oracle on ${gpu.deviceDescription}: ${models.length} models`);
+  console.log(`hip oracle on ${gpu.deviceDescription}: ${models.length} models${pick ? ` matching /${pick}/` : ''}`);
 }
 const results = new Map<string, ModelResult>();
 const started = performance.now();
