@@ -35,19 +35,22 @@ export function oracleCases(): OracleCase[] | undefined {
 
 /**
  * The backends the e2e tests run on, each with a reason when it is skipped: cpu always; webgpu when
- * an adapter exists (ROCFORGE_REQUIRE_WEBGPU=1 turns a missing adapter into a failure).
+ * an adapter exists, hip when its library is built and a GPU is present (ROCFORGE_REQUIRE_WEBGPU=1 /
+ * ROCFORGE_REQUIRE_HIP=1 turn a missing one into a failure).
  */
 export async function e2eBackends(): Promise<Array<{ name: BackendName; skip?: string }>> {
   const out: Array<{ name: BackendName; skip?: string }> = [{ name: 'cpu' }];
-  try {
-    const b = await createBackend('webgpu');
-    b.dispose();
-    out.push({ name: 'webgpu' });
-  } catch (e) {
-    if (!(e instanceof BackendUnavailableError) || process.env.ROCFORGE_REQUIRE_WEBGPU === '1') throw e;
-    const reason = `skipped webgpu: no adapter (${e.message}); set ROCFORGE_REQUIRE_WEBGPU=1 to fail instead`;
-    console.warn(reason);
-    out.push({ name: 'webgpu', skip: reason });
+  for (const [name, requireVar] of [['webgpu', 'ROCFORGE_REQUIRE_WEBGPU'], ['hip', 'ROCFORGE_REQUIRE_HIP']] as const) {
+    try {
+      const b = await createBackend(name);
+      b.dispose();
+      out.push({ name });
+    } catch (e) {
+      if (!(e instanceof BackendUnavailableError) || process.env[requireVar] === '1') throw e;
+      const reason = `skipped ${name}: ${e.message}; set ${requireVar}=1 to fail instead`;
+      console.warn(reason);
+      out.push({ name, skip: reason });
+    }
   }
   return out;
 }
