@@ -72,8 +72,9 @@ export class GpuBackend implements Backend {
     this.exact = opts.exact ?? true;
     this.exactKernels = opts.exactKernels ?? (executor.software ? 'serial' : 'parallel');
     const deviceMax = executor.maxBindingBytes;
-    this.deviceBindingBytes = deviceMax & ~3;
-    this.maxBindingBytes = Math.min(deviceMax, opts.maxBindingBytes ?? deviceMax) & ~3;
+    // Arithmetic, not `& ~3`: binding sizes reach 2^31 and beyond, past int32 bitwise operations.
+    this.deviceBindingBytes = alignDown4(deviceMax);
+    this.maxBindingBytes = alignDown4(Math.min(deviceMax, opts.maxBindingBytes ?? deviceMax));
     if (this.maxBindingBytes < 1024) throw new RangeError(`maxBindingBytes must be at least 1024, got ${opts.maxBindingBytes}`);
     this.ops = new OpContext(executor, { exact: this.exact, exactKernels: this.exactKernels, fuseDecodeRounding: this.fuseDecodeRounding });
   }
@@ -331,4 +332,8 @@ export class GpuBackend implements Backend {
   private kv(c: KvCache): GpuKvCache {
     return this.alive(asKv(c));
   }
+}
+
+function alignDown4(n: number): number {
+  return n - (n % 4);
 }

@@ -79,7 +79,7 @@ export class HipExecutor implements KernelExecutor {
     this.subgroups = opts.subgroups ?? true;
     // Kernels index their bindings with 32-bit arithmetic as the WGSL twins do: weights larger
     // than this are split by rows (GpuBackend) as on WebGPU.
-    this.maxBindingBytes = Math.min(device.totalBytes, 2 ** 31) & ~3;
+    this.maxBindingBytes = Math.min(device.totalBytes, 2 ** 31 - 4);
     this.description =
       `HIP ${device.name} (${device.arch}, ${device.platform}, ${device.multiprocessors} CUs/SMs, warp ${device.warpSize}, ` +
       `${formatBytes(device.totalBytes)}), library ${lib.buildInfo}${this.subgroups ? ', warp reductions' : ', shared-memory reductions'}`;
