@@ -18,7 +18,7 @@ struct Params {
 
 override WG: u32 = 256u;
 
-// expf correctly rounded (but for ties too close to tell): exp(x) = 2^k exp(r), r = x - k ln2 as a
+// expf correctly rounded (but for ties closer than ~2^-44 relative): exp(x) = 2^k exp(r), r = x - k ln2 as a
 // float-float, exp(r) by a float-float Taylor series.
 fn expf_rn(x: f32) -> f32 {
   if (x > 88.8) { return f32_inf(); }
@@ -34,14 +34,16 @@ fn expf_rn(x: f32) -> f32 {
   r = ff_add_f(r, -a1.y);
   r = ff_add_f(r, -a2.x);
   r = ff_add_f(r, -a2.y - k * l3);
-  // Taylor of exp(r) - 1 for |r| <= 0.35: Horner in float-float on the first terms.
-  var p = vec2<f32>(1.0 / 40320.0, 0.0);
-  let inv = array<f32, 8>(1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0);
-  for (var i = 0u; i < 8u; i++) {
-    // p = p * r + inv[i]
+  // Taylor of exp(r) for |r| <= 0.35 up to r^12 (truncation < 2^-46), Horner in float-float with
+  // 1/n! as float-float pairs: with a single-float 1/6 (2^-26 off) near-ties were decided wrongly.
+  var p = vec2<f32>(2.08767559e-9, 1.10828398e-16); // 1/12!
+  let c_hi = array<f32, 12>(2.50521079e-8, 2.75573200e-7, 2.75573188e-6, 2.48015876e-5, 1.98412701e-4, 1.38888892e-3, 8.33333377e-3, 4.16666679e-2, 1.66666672e-1, 0.5, 1.0, 1.0);
+  let c_lo = array<f32, 12>(4.41762304e-16, -7.57511221e-15, 3.79357122e-14, -3.40699609e-13, -2.72559687e-12, -3.36310944e-11, -4.34617203e-10, -1.24176347e-9, -4.96705388e-9, 0.0, 0.0, 0.0);
+  for (var i = 0u; i < 12u; i++) {
+    // p = p * r + c[i]: 1/11!, ..., 1/2!, 1, 1
     let a = two_prod(p.x, r.x);
     let lo = a.y + (p.x * r.y + p.y * r.x);
-    p = ff_add_f(two_sum(a.x, lo), inv[i]);
+    p = ff_add(two_sum(a.x, lo), vec2<f32>(c_hi[i], c_lo[i]));
   }
   let hi = ldexp(p.x, i32(k));
   let lo = ldexp(p.y, i32(k));

@@ -17,7 +17,7 @@ struct Params {
 };
 }
 
-// expf correctly rounded (but for ties too close to tell): exp(x) = 2^k exp(r), r = x - k ln2 as a
+// expf correctly rounded (but for ties closer than ~2^-44 relative): exp(x) = 2^k exp(r), r = x - k ln2 as a
 // float-float, exp(r) by a float-float Taylor series.
 RF_INLINE f32 expf_rn(f32 x) {
   if (x > 88.8f) { return f32_inf(); }
@@ -33,14 +33,16 @@ RF_INLINE f32 expf_rn(f32 x) {
   r = ff_add_f(r, -a1.y);
   r = ff_add_f(r, -a2.x);
   r = ff_add_f(r, -a2.y - k * l3);
-  // Taylor of exp(r) - 1 for |r| <= 0.35: Horner in float-float on the first terms.
-  vec2<f32> p = vec2<f32>(f32(1.0 / 40320.0), 0.0f);
-  const array<f32, 8> inv = {{f32(1.0 / 5040.0), f32(1.0 / 720.0), f32(1.0 / 120.0), f32(1.0 / 24.0), f32(1.0 / 6.0), 0.5f, 1.0f, 1.0f}};
-  for (u32 i = 0u; i < 8u; i++) {
-    // p = p * r + inv[i]
+  // Taylor of exp(r) for |r| <= 0.35 up to r^12 (truncation < 2^-46), Horner in float-float with
+  // 1/n! as float-float pairs: with a single-float 1/6 (2^-26 off) near-ties were decided wrongly.
+  vec2<f32> p = vec2<f32>(2.08767559e-9f, 1.10828398e-16f); // 1/12!
+  const array<f32, 12> c_hi = {{2.50521079e-8f, 2.75573200e-7f, 2.75573188e-6f, 2.48015876e-5f, 1.98412701e-4f, 1.38888892e-3f, 8.33333377e-3f, 4.16666679e-2f, 1.66666672e-1f, 0.5f, 1.0f, 1.0f}};
+  const array<f32, 12> c_lo = {{4.41762304e-16f, -7.57511221e-15f, 3.79357122e-14f, -3.40699609e-13f, -2.72559687e-12f, -3.36310944e-11f, -4.34617203e-10f, -1.24176347e-9f, -4.96705388e-9f, 0.0f, 0.0f, 0.0f}};
+  for (u32 i = 0u; i < 12u; i++) {
+    // p = p * r + c[i]: 1/11!, ..., 1/2!, 1, 1
     const vec2<f32> a = two_prod(p.x, r.x);
     const f32 lo = a.y + (p.x * r.y + p.y * r.x);
-    p = ff_add_f(two_sum(a.x, lo), inv[i]);
+    p = ff_add(two_sum(a.x, lo), vec2<f32>(c_hi[i], c_lo[i]));
   }
   const f32 hi = ldexpf(p.x, i32(k));
   const f32 lo = ldexpf(p.y, i32(k));
