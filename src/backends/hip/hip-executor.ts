@@ -51,6 +51,8 @@ export class HipExecutor implements KernelExecutor {
   readonly subgroups: boolean;
   readonly maxBindingBytes: number;
   readonly counters = { dispatches: 0, submits: 0 };
+  /** How submitted lists ran (graph-cache.ts's plans), for tests and benchmarks. */
+  readonly graphPlans = { eager: 0, capture: 0, replay: 0, update: 0 };
   lastPassGpuMs = Number.NaN;
   lost: string | null = null;
 
@@ -263,6 +265,7 @@ export class HipExecutor implements KernelExecutor {
   private runThroughGraph(words: Uint32Array, data: Uint32Array): boolean {
     const graphs = this.graphs!;
     const plan = graphs.plan(words);
+    this.graphPlans[plan.kind]++;
     if (plan.kind === 'eager') return false;
     let rc: number;
     if (plan.kind === 'replay') {
