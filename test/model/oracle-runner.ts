@@ -1,185 +1,40 @@
-// Runs a model on the oracle's prompts (one case after another, one KV slot each) and compares greedy
-// tokens and top-8 log-probabilities with llama.cpp's, step by step.
-import { readFileSync } from 'node:fs';
-import type { Backend } from '../../src/backends/backend.ts';
-import { GgufFile } from '../../src/gguf/reader.ts';
-import { Model } from '../../src/model/model.ts';
+// The oracle runner moved to src/diff/oracle.ts (`rocforge diff --oracle` uses it too); this keeps
+// the tests' import path, and lists the long-prompt oracles the backends' suites run.
+import { existsSync, readdirSync } from 'node:fs';
+import { sharedPath } from '../helpers/shared.ts';
 
-export interface OracleStep {
-  token: number;
-  logprob: number;
-  top: Array<[number, number]>;
-}
-export interface OracleCase {
-  prompt: string;
-  prompt_tokens: number[];
-  completion: string;
-  tokens: number[];
-  steps: OracleStep[];
-}
-export interface Oracle {
-  model: string;
-  n_predict: number;
-  cases: OracleCase[];
-}
+export {
+  NEAR_TIE,
+  alignSteps,
+  readOracle,
+  runOracle,
+  spmPieces,
+  type CaseResult,
+  type ModelResult,
+  type Oracle,
+  type OracleCase,
+  type OracleStep,
+} from '../../src/diff/oracle.ts';
 
-/** The oracle calls a step a near tie when its top-2 log-probs are closer than this. */
-export const NEAR_TIE = 0.05;
-
-export interface CaseResult {
-  prompt: string;
-  tokens: number[];
-  /** Steps whose token equalled the oracle's. */
-  matched: number;
-  /** Steps compared (matched, plus the step where comparison stopped if it did). */
-  compared: number;
-  maxDelta: number;
-  /** Largest |Δ log-prob| of each compared step (0 where the oracle skipped the step). */
-  stepDeltas: number[];
-  /** Steps whose top-8 log-probs were compared (llama-server skips some, see alignSteps). */
-  logprobSteps: number;
-  /** Set when we picked another token at a near tie: comparison stopped there. */
-  nearTieAt?: number;
-  /** Set when we picked another token where the oracle was not near a tie: a failure. */
-  mismatchAt?: { step: number; ours: number; oracle: number; gap: number };
-}
-
-export interface ModelResult {
-  cases: CaseResult[];
-  maxDelta: number;
-  matched: number;
-  total: number;
-  ms: number;
-}
-
-export function readOracle(path: string): Oracle {
-  return JSON.parse(readFileSync(path, 'utf8')) as Oracle;
+/**
+ * Model files with a long-prompt oracle (../shared/oracle/long: prompts of 563 and 1661 tokens,
+ * recorded by llama.cpp with -ub 512), sorted; empty when the folder is absent.
+ */
+export function longOracleModels(): string[] {
+  const dir = sharedPath('oracle', 'long');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && f !== 'prompts.json')
+    .map((f) => f.replace(/\.json$/, '.gguf'))
+    .filter((m) => existsSync(sharedPath('models', m)))
+    .sort();
 }
 
 /**
- * llama-server lists a token's probabilities only once the generated text no longer ends in a cut-off
- * UTF-8 character (server.cpp's process_token + validate_utf8), so `steps` skips tokens such as the
- * first bytes of a multi-byte character. This maps each generated token to its step, or undefined.
+ * The long cases take ~35 s per file on the CPU reference (more on lavapipe), so CI runs them on
+ * `ciSubset` only; ROCFORGE_ORACLE_FULL=1 (the GPU machine) runs every file.
  */
-export function alignSteps(c: OracleCase, pieces: readonly Uint8Array[]): Array<OracleStep | undefined> {
-  const text: number[] = [];
-  const out: Array<OracleStep | undefined> = [];
-  let next = 0;
-  for (const tok of c.tokens) {
-    text.push(...pieces[tok]!);
-    if (endsInCutCharacter(text)) {
-      out.push(undefined);
-      continue;
-    }
-    const step = c.steps[next++];
-    if (step?.token !== tok) throw new Error(`oracle case "${c.prompt}": cannot align steps with tokens at token ${tok}`);
-    out.push(step);
-  }
-  if (next !== c.steps.length) throw new Error(`oracle case "${c.prompt}": ${c.steps.length - next} steps left over after alignment`);
-  return out;
-}
-
-/** server.cpp's validate_utf8(text) < text.size(): a lead byte among the last four bytes lacks its continuation. */
-function endsInCutCharacter(t: number[]): boolean {
-  for (let i = 1; i <= 4 && i <= t.length; i++) {
-    const c = t[t.length - i]!;
-    if ((c & 0xe0) === 0xc0 && i < 2) return true;
-    if ((c & 0xf0) === 0xe0 && i < 3) return true;
-    if ((c & 0xf8) === 0xf0 && i < 4) return true;
-  }
-  return false;
-}
-
-/** Token pieces as llama.cpp's token_to_piece (special = false) renders them for an SPM vocabulary. */
-export function spmPieces(tokens: readonly string[], types: readonly number[]): Uint8Array[] {
-  const enc = new TextEncoder();
-  return tokens.map((t, i) => {
-    switch (types[i]) {
-      case 6: // BYTE: <0xXX>
-        return Uint8Array.of(parseInt(t.slice(3, 5), 16));
-      case 3: // CONTROL: not rendered
-        return new Uint8Array(0);
-      case 2: // UNKNOWN
-        return enc.encode('\u2585');
-      case 4: // USER_DEFINED
-        return enc.encode(t);
-      default:
-        return enc.encode(t.replaceAll('\u2581', ' '));
-    }
-  });
-}
-
-function logSoftmax(logits: Float32Array, off: number, n: number): { lse: number; argmax: number } {
-  let max = -Infinity;
-  let argmax = 0;
-  for (let i = 0; i < n; i++) {
-    if (logits[off + i]! > max) {
-      max = logits[off + i]!;
-      argmax = i;
-    }
-  }
-  let z = 0;
-  for (let i = 0; i < n; i++) z += Math.exp(logits[off + i]! - max);
-  return { lse: max + Math.log(z), argmax };
-}
-
-export async function runOracle(modelPath: string, oracle: Oracle, backend: Backend): Promise<ModelResult> {
-  const t0 = performance.now();
-  const file = await GgufFile.open(modelPath);
-  const model = await Model.load(file, backend);
-  const meta = file.metadata;
-  if (meta.get('tokenizer.ggml.model') !== 'llama') throw new Error(`${modelPath}: oracle alignment knows only SPM ("llama") vocabularies`);
-  const pieces = spmPieces(meta.get('tokenizer.ggml.tokens') as string[], (meta.get('tokenizer.ggml.token_type') as number[]).map(Number));
-  await file.close();
-  const vocab = model.hparams.vocabSize;
-  const cases = oracle.cases;
-  const aligned = cases.map((c) => alignSteps(c, pieces));
-  // A case may have fewer tokens than n_predict when llama.cpp stopped at end-of-generation.
-  const steps = Math.max(...cases.map((c) => c.tokens.length));
-  const maxPrompt = Math.max(...cases.map((c) => c.prompt_tokens.length));
-  const cache = model.createKvCache(cases.length, maxPrompt + steps);
-  const results: CaseResult[] = cases.map((c) => ({ prompt: c.prompt, tokens: [], matched: 0, compared: 0, maxDelta: 0, stepDeltas: [], logprobSteps: 0 }));
-  // One request at a time, as llama-server ran them: the prompt as one batch, then one row per step.
-  // llama.cpp picks its matmul kernels by batch size (see src/backends/cpu/ggml-simd.ts), so batching
-  // several sequences together would not compute the same float32 values.
-  for (const [ci, c] of cases.entries()) {
-    const r = results[ci]!;
-    let tokens = c.prompt_tokens;
-    let pos = 0;
-    for (let step = 0; step < c.tokens.length; step++) {
-      const n = tokens.length;
-      const logits = await model.forward(
-        { tokens: Int32Array.from(tokens), slots: new Int32Array(n).fill(ci), positions: Int32Array.from(tokens, (_, i) => pos + i), logitRows: Int32Array.of(n - 1) },
-        cache,
-      );
-      pos += n;
-      const o = aligned[ci]![step];
-      const { lse, argmax } = logSoftmax(logits, 0, vocab);
-      let stepDelta = 0;
-      for (const [id, lp] of o?.top ?? []) stepDelta = Math.max(stepDelta, Math.abs(logits[id]! - lse - lp));
-      r.stepDeltas.push(stepDelta);
-      r.maxDelta = Math.max(r.maxDelta, stepDelta);
-      if (o) r.logprobSteps++;
-      r.tokens.push(argmax);
-      r.compared++;
-      if (argmax !== c.tokens[step]) {
-        // Without the oracle's step (a skipped one) there is no gap to excuse a different token.
-        const gap = o ? o.top[0]![1] - o.top[1]![1] : Infinity;
-        if (gap < NEAR_TIE) r.nearTieAt = step;
-        else r.mismatchAt = { step, ours: argmax, oracle: c.tokens[step]!, gap };
-        break;
-      }
-      r.matched++;
-      tokens = [argmax];
-    }
-  }
-  backend.release(cache);
-  model.dispose();
-  return {
-    cases: results,
-    maxDelta: Math.max(...results.map((r) => r.maxDelta)),
-    matched: results.reduce((s, r) => s + r.matched, 0),
-    total: cases.reduce((s, c) => s + c.tokens.length, 0),
-    ms: performance.now() - t0,
-  };
+export function longOracleSelection(ciSubset: readonly string[]): string[] {
+  const all = longOracleModels();
+  return process.env.ROCFORGE_ORACLE_FULL === '1' ? all : all.filter((m) => ciSubset.includes(m));
 }
