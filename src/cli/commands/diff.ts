@@ -24,7 +24,7 @@ const DEFAULT_PROMPTS = ['Once upon a time', 'The capital of France is', 'Hello,
 
 export const SPEC = defineCommand({
   command: 'diff',
-  usage: '-m model.gguf [--backends cpu,webgpu[,hip]] [--numerics exact|fast] [--prompts FILE | -p TEXT | --fuzz N --seed S] [options]',
+  usage: '-m model.gguf [--backends cpu,webgpu[,hip]] [--numerics exact|fast]\n       [--prompts FILE | -p TEXT | --fuzz N --seed S] [--steps N] [--json FILE] [--html FILE] [--oracle FILE]',
   description:
     "Runs the same prompts on each backend (prefill, then greedy steps fed with the first backend's\n" +
     'tokens, so the sequences stay aligned), reads back the output of every op of every layer and\n' +
@@ -38,11 +38,11 @@ export const SPEC = defineCommand({
       type: 'string',
       arg: 'LIST',
       help: 'comma-separated backends, the first is the reference; one that cannot open here is skipped with its reason',
-      defaultText: `${DEFAULT_BACKENDS} (with --oracle: cpu)`,
+      defaultText: `${DEFAULT_BACKENDS}; cpu with --oracle`,
     },
     numerics: { type: 'string', arg: 'MODE', choices: ['exact', 'fast'], default: 'exact', help: 'exact | fast numerics of the GPU backends' },
-    prompts: { type: 'string', arg: 'FILE', help: 'a JSON array of prompts (or {"prompts": [...]}, or an oracle file\'s cases)' },
     prompt: { type: 'string', aliases: ['-p'], multiple: true, arg: 'TEXT', help: 'a prompt (repeatable)' },
+    prompts: { type: 'string', arg: 'FILE', help: 'a JSON array of prompts (or {"prompts": [...]}, or an oracle file\'s cases)' },
     fuzz: { type: 'string', arg: 'N', number: 'int', help: 'N generated prompts: any Unicode, emoji, right-to-left, whitespace, special-token text, long runs, up to --ctx-size tokens' },
     seed: { type: 'string', aliases: ['-s'], arg: 'N', number: 'int', help: "--fuzz's seed (printed, to replay a run)", defaultText: 'random' },
     'ctx-size': { type: 'string', aliases: ['-c'], arg: 'N', number: 'int', help: 'context of --fuzz prompts: prompt + steps fit in it', default: '256' },
