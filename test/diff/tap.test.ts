@@ -2,6 +2,7 @@
 // on it reads every op's output at the moment the op wrote it (scratch tensors are reused, so a
 // late read would see a later op's values).
 import { describe, expect, it } from 'vitest';
+import type { Backend } from '../../src/backends/backend.ts';
 import { CpuBackend } from '../../src/backends/cpu/index.ts';
 import { GgufFile } from '../../src/gguf/reader.ts';
 import { Model, type TapRecord } from '../../src/model/model.ts';
@@ -10,7 +11,7 @@ import { countingReads } from './broken-backends.ts';
 
 const skip = missingShared('models', 'stories260K.gguf');
 
-async function load(path: string, backend = new CpuBackend()): Promise<Model> {
+async function load(path: string, backend: Backend = new CpuBackend()): Promise<Model> {
   const file = await GgufFile.open(path);
   try {
     return await Model.load(file, backend);
