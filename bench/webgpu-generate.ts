@@ -1,6 +1,6 @@
-// Prefill and decode speed of a GGUF model on the WebGPU backend (or the CPU one, for comparison).
+// Prefill and decode speed of a GGUF model on the WebGPU or HIP backend (or the CPU one, for comparison).
 //
-//   npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu]
+//   npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|hip|cpu]
 //                                   [--fuse auto|on|off] [--exact on|off] [--json FILE] [--profile]
 //
 // --fuse: one-row matmuls round x inside the matvec (matvec_xr.wgsl) instead of a separate pass.
@@ -17,7 +17,9 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Backend } from '../src/backends/backend.ts';
 import { CpuBackend } from '../src/backends/cpu/index.ts';
-import { createWebGpuBackend, type WebGpuBackend } from '../src/backends/webgpu/index.ts';
+import type { GpuBackend } from '../src/backends/gpu/gpu-backend.ts';
+import { createHipBackend } from '../src/backends/hip/index.ts';
+import { createWebGpuBackend } from '../src/backends/webgpu/index.ts';
 import { GgufFile } from '../src/gguf/reader.ts';
 import { Model } from '../src/model/model.ts';
 
@@ -36,7 +38,7 @@ const { values, positionals } = parseArgs({
   },
 });
 if (values.help || positionals.length !== 1) {
-  console.log('usage: npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|cpu] [--fuse auto|on|off] [--exact on|off] [--json FILE] [--profile]');
+  console.log('usage: npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|hip|cpu] [--fuse auto|on|off] [--exact on|off] [--json FILE] [--profile]');
   process.exit(values.help ? 0 : 2);
 }
 const modelPath = positionals[0]!;
@@ -44,8 +46,14 @@ const nPrompt = Number(values.prompt);
 const nGen = Number(values.gen);
 const runs = Number(values.runs);
 
-const backend: Backend = values.backend === 'cpu' ? new CpuBackend() : await createWebGpuBackend({ timestamps: !values.profile, profile: values.profile, fuseDecodeRounding: values.fuse === 'auto' ? undefined : values.fuse === 'on', exact: values.exact !== 'off' });
-const gpu = values.backend === 'cpu' ? undefined : (backend as WebGpuBackend);
+const fuseDecodeRounding = values.fuse === 'auto' ? undefined : values.fuse === 'on';
+const backend: Backend =
+  values.backend === 'cpu'
+    ? new CpuBackend()
+    : values.backend === 'hip'
+      ? await createHipBackend({ profile: values.profile, fuseDecodeRounding, exact: values.exact !== 'off' })
+      : await createWebGpuBackend({ timestamps: !values.profile, profile: values.profile, fuseDecodeRounding, exact: values.exact !== 'off' });
+const gpu = values.backend === 'cpu' ? undefined : (backend as GpuBackend & { lastPassGpuMs?: number });
 console.log(`device: ${backend.deviceDescription}${gpu ? `, decode rounding ${gpu.fuseDecodeRounding ? 'fused into matvec' : 'separate pass'}, exact kernels ${gpu.exact ? 'on' : 'off'}` : ''}`);
 
 let t0 = performance.now();
