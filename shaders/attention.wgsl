@@ -6,7 +6,9 @@
 //   2. scores again; p_j = f16(exp(s_j - m) / l); the WG threads split into WG / (head_dim / 2)
 //      groups, thread (g, d) accumulating dimension pair d over the positions j = g mod groups of
 //      each chunk (so every thread works in decode); the groups' sums are added at the end.
-// The cache is f16 pairs in u32 words (see kv_store.wgsl); head_dim is even.
+// The cache is f16 pairs in u32 words (see kv_store.wgsl); head_dim is even. softcap != 0 caps each
+// score as softcap * tanh(s * softcap_inv) before the scale; window != 0 starts the row at position
+// p at cell p - window + 1 (both in f32 here; attention_exact replays llama.cpp).
 // needs: a reduction (wg_sum, wg_max), common/half.wgsl (round_f16, round_f16x2)
 struct Params {
   rows: u32,
@@ -16,6 +18,9 @@ struct Params {
   kv_dim: u32,
   context: u32,
   scale: f32,
+  window: u32,
+  softcap: f32,
+  softcap_inv: f32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -37,6 +42,12 @@ var<workgroup> n_sh: u32;
 fn score(kb: u32, hp: u32) -> f32 {
   var s = 0.0;
   for (var d = 0u; d < hp; d++) { s += dot(q_sh[d], unpack2x16float(KC[kb + d])); }
+  if (P.softcap != 0.0) {
+    // tanh through exp of a non-positive argument: no overflow for any score
+    let y = s * P.softcap_inv;
+    let e = exp(-2.0 * abs(y));
+    s = sign(y) * (1.0 - e) / (1.0 + e) * P.softcap;
+  }
   return s * P.scale;
 }
 
@@ -56,11 +67,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (lid == 0u) { n_sh = u32(POS[r]) + 1u; }
   let n = workgroupUniformLoad(&n_sh); // also a barrier: q_sh is ready
   let base = u32(SLOTS[r]) * P.context * kvp + kvh * hp;
+  var first = 0u;
+  if (P.window != 0u && n > P.window) { first = n - P.window; }
 
   // Pass 1: softmax max and normalizer.
   var m = -1e30;
   var l = 0.0;
-  for (var c = 0u; c < n; c += WG) {
+  for (var c = first; c < n; c += WG) {
     let j = c + lid;
     var s = -3.0e38;
     if (j < n) { s = score(base + j * kvp, hp); }
@@ -76,7 +89,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let d = lid % hp;
   let g = lid / hp;
   var acc = vec2<f32>(0.0);
-  for (var c = 0u; c < n; c += WG) {
+  for (var c = first; c < n; c += WG) {
     let j = c + lid;
     var p = 0.0;
     if (j < n) { p = round_f16(exp(score(base + j * kvp, hp) - m) / l); }

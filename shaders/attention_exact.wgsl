@@ -4,9 +4,13 @@
 //   head_dim % 16 == 0) times scale; soft_max: ggml_v_expf(s - max), each 16-cell block summed by
 //   the AVX-512 tree and the blocks added in double (float-float here), times (float)(1/sum), rounded
 //   to f16; out = V·p over the cells padded to 32 (vec_dot_f16 / tinyBLAS again).
+// With softcap != 0 (gemma2) each score is soft-capped before the scale: tanhf(s * softcap_inv) *
+// softcap (common/tanhf.wgsl). With window != 0 the row at position p attends to the cells from
+// p - window + 1 on: the others take no part in the max and weigh exactly 0, the softmax's 16-cell
+// blocks still starting at cell 0 as in ggml.
 // One workgroup of 256 per (row, head); the scores of up to MAX_CTX positions stay in workgroup memory,
 // longer contexts keep them in the PS scratch (variant LONG).
-// needs: common/exact.wgsl
+// needs: common/exact.wgsl, common/tanhf.wgsl
 struct Params {
   rows: u32,
   n_heads: u32,
@@ -18,6 +22,9 @@ struct Params {
   row_lo: u32,
   batched: u32,
   p_stride: u32,
+  window: u32,
+  softcap: f32,
+  softcap_inv: f32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -123,9 +130,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let batched = P.batched != 0u;
   let tiny = batched && hd % 16u == 0u;
 
+  // The first cell inside the sliding window (0 without one).
+  var first = 0u;
+  if (P.window != 0u && n > P.window) { first = n - P.window; }
+
   var mx = -f32_inf();
-  for (var t = j; t < n; t += WG) {
-    let s = mul_rn(score(t, tiny), P.scale);
+  for (var t = first + j; t < n; t += WG) {
+    var s = score(t, tiny);
+    if (P.softcap != 0.0) { s = mul_rn(glibc_tanhf(mul_rn(s, P.softcap_inv)), P.softcap); }
+    s = mul_rn(s, P.scale);
     pset(t, s);
     mx = max(mx, s);
   }
@@ -143,7 +156,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var e: array<f32, 16>;
     for (var c = 0u; c < 16u; c++) {
       let t = b + c;
-      if (t < n) { e[c] = v_expf(opq(pget(t) - mx)); pset(t, e[c]); } else { e[c] = 0.0; }
+      if (t < n) {
+        if (t >= first) { e[c] = v_expf(opq(pget(t) - mx)); } else { e[c] = 0.0; }
+        pset(t, e[c]);
+      } else {
+        e[c] = 0.0;
+      }
     }
     sum = ff_add_f(sum, reduce16(e));
   }

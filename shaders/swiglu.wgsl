@@ -1,6 +1,9 @@
 // swiglu: out = silu(gate) * up elementwise, as ggml_vec_silu_f32 then mul: in each row of `cols`,
 // the elements of whole 16-lane vectors take ggml_v_expf, the leftovers expf (correctly rounded
 // here, as glibc's nearly always is); silu = x / (1 + e) with a correctly rounded division.
+// With gelu != 0 this is geglu instead: out = gelu(gate) * up, ggml's GELU (GGML_GELU_FP16): 0 for
+// x <= -10, x for x >= 10, else the host-computed table TAB (src/backends/cpu/gelu.ts) at the f16
+// bits of x (round to nearest even). TAB is a placeholder for swiglu.
 // When out aliases gate (or up) the host binds a placeholder there and sets g_from_out
 // (u_from_out), as in add.wgsl.
 // needs: common/exact.wgsl
@@ -9,12 +12,14 @@ struct Params {
   g_from_out: u32,
   u_from_out: u32,
   cols: u32,
+  gelu: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
 @group(0) @binding(1) var<storage, read> G: array<f32>;
 @group(0) @binding(2) var<storage, read> U: array<f32>;
 @group(0) @binding(3) var<storage, read_write> OUT: array<f32>;
+@group(0) @binding(4) var<storage, read> TAB: array<f32>;
 
 override WG: u32 = 256u;
 
@@ -59,6 +64,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var u: f32;
   if (P.g_from_out != 0u) { g = OUT[i]; } else { g = G[i]; }
   if (P.u_from_out != 0u) { u = OUT[i]; } else { u = U[i]; }
+  if (P.gelu != 0u) {
+    var a: f32;
+    if (g <= -10.0) { a = 0.0; } else if (g >= 10.0) { a = g; } else { a = TAB[f16_bits_rne(g)]; }
+    OUT[i] = a * u;
+    return;
+  }
   let c = i % P.cols;
   let full = P.cols - P.cols % 16u;
   var e: f32;

@@ -16,6 +16,9 @@ struct Params {
   u32 kv_dim;
   u32 context;
   f32 scale;
+  u32 window;
+  f32 softcap;
+  f32 softcap_inv;
 };
 
 constexpr u32 MAX_HEAD_DIM = 256u;
@@ -23,6 +26,12 @@ constexpr u32 MAX_HEAD_DIM = 256u;
 RF_INLINE f32 score(const u32* __restrict__ KC, const vec2<f32>* q_sh, const Params& P, u32 kb, u32 hp) {
   f32 s = 0.0f;
   for (u32 d = 0u; d < hp; d++) { s += dot(q_sh[d], unpack2x16float(KC[kb + d])); }
+  if (P.softcap != 0.0f) {
+    // tanh through exp of a non-positive argument: no overflow for any score
+    const f32 y = s * P.softcap_inv;
+    const f32 e = expf(-2.0f * fabsf(y));
+    s = copysignf(1.0f, y) * (1.0f - e) / (1.0f + e) * P.softcap;
+  }
   return s * P.scale;
 }
 }
@@ -53,11 +62,13 @@ __global__ void __launch_bounds__(RF_MAX_WG) attention_main(const Params P, cons
   workgroupBarrier(); // workgroupUniformLoad(&n_sh): also a barrier: q_sh is ready
   const u32 n = n_sh;
   const u32 base = u32(SLOTS[r]) * P.context * kvp + kvh * hp;
+  u32 first = 0u;
+  if (P.window != 0u && n > P.window) { first = n - P.window; }
 
   // Pass 1: softmax max and normalizer.
   f32 m = -1e30f;
   f32 l = 0.0f;
-  for (u32 c = 0u; c < n; c += WG) {
+  for (u32 c = first; c < n; c += WG) {
     const u32 j = c + lid;
     f32 s = -3.0e38f;
     if (j < n) { s = score(KC, q_sh, P, base + j * kvp, hp); }
@@ -73,7 +84,7 @@ __global__ void __launch_bounds__(RF_MAX_WG) attention_main(const Params P, cons
   const u32 d = lid % hp;
   const u32 g = lid / hp;
   vec2<f32> acc = vec2<f32>(0.0f);
-  for (u32 c = 0u; c < n; c += WG) {
+  for (u32 c = first; c < n; c += WG) {
     const u32 j = c + lid;
     f32 p = 0.0f;
     if (j < n) { p = round_f16(expf(score(KC, q_sh, P, base + j * kvp, hp) - m) / l); }

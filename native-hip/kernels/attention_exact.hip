@@ -6,6 +6,7 @@
 #include "rf_launch.h"
 #include "rf_wgsl.h"
 #include "common/exact.h"
+#include "common/tanhf.h"
 
 namespace {
 struct Params {
@@ -19,6 +20,9 @@ struct Params {
   u32 row_lo;
   u32 batched;
   u32 p_stride;
+  u32 window;
+  f32 softcap;
+  f32 softcap_inv;
 };
 
 constexpr u32 WG = 256u;
@@ -117,9 +121,15 @@ __global__ void __launch_bounds__(WG) attention_exact_main(const Params P, const
   const bool batched = P.batched != 0u;
   const bool tiny = batched && hd % 16u == 0u;
 
+  // The first cell inside the sliding window (0 without one).
+  u32 first = 0u;
+  if (P.window != 0u && n > P.window) { first = n - P.window; }
+
   f32 mx = -f32_inf();
-  for (u32 t = j; t < n; t += WG) {
-    const f32 s = mul_rn(score(t, tiny), P.scale);
+  for (u32 t = first + j; t < n; t += WG) {
+    f32 s = score(t, tiny);
+    if (P.softcap != 0.0f) { s = mul_rn(glibc_tanhf(mul_rn(s, P.softcap_inv)), P.softcap); }
+    s = mul_rn(s, P.scale);
     pset(t, s);
     mx = fmaxf(mx, s);
   }
@@ -137,7 +147,12 @@ __global__ void __launch_bounds__(WG) attention_exact_main(const Params P, const
     array<f32, 16> e;
     for (u32 c = 0u; c < 16u; c++) {
       const u32 t = b + c;
-      if (t < n) { e[c] = v_expf(opq(pget(t) - mx)); pset(t, e[c]); } else { e[c] = 0.0f; }
+      if (t < n) {
+        if (t >= first) { e[c] = v_expf(opq(pget(t) - mx)); } else { e[c] = 0.0f; }
+        pset(t, e[c]);
+      } else {
+        e[c] = 0.0f;
+      }
     }
     sum = ff_add_f(sum, reduce16(e));
   }

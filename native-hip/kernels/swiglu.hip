@@ -6,6 +6,8 @@
 // swiglu: out = silu(gate) * up elementwise, as ggml_vec_silu_f32 then mul: in each row of `cols`,
 // the elements of whole 16-lane vectors take ggml_v_expf, the leftovers expf (correctly rounded
 // here, as glibc's nearly always is); silu = x / (1 + e) with a correctly rounded division.
+// With gelu != 0 this is geglu instead: out = gelu(gate) * up through the host's f16-indexed GELU
+// table TAB (a placeholder for swiglu).
 // When out aliases gate (or up) the host binds a placeholder there and sets g_from_out
 // (u_from_out), as in add.hip.
 namespace {
@@ -14,6 +16,7 @@ struct Params {
   u32 g_from_out;
   u32 u_from_out;
   u32 cols;
+  u32 gelu;
 };
 }
 
@@ -49,7 +52,7 @@ RF_INLINE f32 expf_rn(f32 x) {
   return hi + lo;
 }
 
-__global__ void swiglu_main(const Params P, const f32* __restrict__ G, const f32* __restrict__ U, f32* OUT) {
+__global__ void swiglu_main(const Params P, const f32* __restrict__ G, const f32* __restrict__ U, f32* OUT, const f32* __restrict__ TAB) {
   const vec3<u32> gid = global_invocation_id();
   const vec3<u32> nwg = num_workgroups();
   const u32 WG = workgroup_size();
@@ -60,6 +63,12 @@ __global__ void swiglu_main(const Params P, const f32* __restrict__ G, const f32
   f32 u;
   if (P.g_from_out != 0u) { g = OUT[i]; } else { g = G[i]; }
   if (P.u_from_out != 0u) { u = OUT[i]; } else { u = U[i]; }
+  if (P.gelu != 0u) {
+    f32 a;
+    if (g <= -10.0f) { a = 0.0f; } else if (g >= 10.0f) { a = g; } else { a = TAB[f16_bits_rne(g)]; }
+    OUT[i] = a * u;
+    return;
+  }
   const u32 c = i % P.cols;
   const u32 full = P.cols - P.cols % 16u;
   f32 e;
@@ -70,5 +79,5 @@ __global__ void swiglu_main(const Params P, const f32* __restrict__ G, const f32
 extern "C" int rf_k_swiglu(const rf_launch* l) {
   Params P;
   if (int e = rf_params(l, &P)) return e;
-  return rf_go(swiglu_main, l, rf_wg(l, 256u), P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2));
+  return rf_go(swiglu_main, l, rf_wg(l, 256u), P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
 }

@@ -60,14 +60,26 @@ export interface RopeParams {
   readonly freqScale: number;
   /** neox style rotates pairs (i, i + ropeDim/2); normal style rotates (2i, 2i+1). */
   readonly neox: boolean;
+  /**
+   * Per-pair frequency divisors (rope_freqs.weight, Llama 3.1 scaling), ropeDim/2 values: pair i's
+   * angle is freqScale * (theta_i / freqFactors[i]). Absent: all 1.
+   */
+  readonly freqFactors?: Float32Array;
 }
 
 export interface AttentionParams {
   readonly nHeads: number;
   readonly nKvHeads: number;
   readonly headDim: number;
-  /** Usually 1 / sqrt(headDim). */
+  /** Multiplies the scores inside the softmax: usually 1 / sqrt(headDim), 1 where q was scaled before. */
   readonly scale: number;
+  /**
+   * Sliding window: a row at position p attends to positions p - window + 1 .. p only (llama.cpp
+   * masks cells with p - cell >= window). 0 or absent: every position 0 .. p.
+   */
+  readonly window?: number;
+  /** Logit soft-capping before the softmax: score = softcap * tanh(score / softcap). 0 or absent: none. */
+  readonly softcap?: number;
 }
 
 export type DeviceResource = Weight | Tensor | IndexTensor | KvCache;
@@ -106,6 +118,12 @@ export interface Backend {
   ): void;
   /** out = silu(gate) * up. */
   swiglu(gate: Tensor, up: Tensor, out: Tensor): void;
+  /** out = gelu(gate) * up, GELU in its tanh form as ggml computes it (a table over f16 inputs). */
+  geglu(gate: Tensor, up: Tensor, out: Tensor): void;
+  /** out = x * s elementwise (out may alias x): embedding and query scaling. */
+  scale(x: Tensor, s: number, out: Tensor): void;
+  /** out = cap * tanh(x / cap) elementwise (out may alias x): final logit soft-capping. */
+  softcap(x: Tensor, cap: number, out: Tensor): void;
   /** out = a + b (out may alias a). */
   add(a: Tensor, b: Tensor, out: Tensor): void;
   /** out[r] = x[rows[r]]: picks the rows whose logits are wanted. */

@@ -1,9 +1,11 @@
 // The decoder-only transformer forward pass, written once for every architecture as a sequence of
 // backend ops (no arithmetic here). Per layer, for a batch of rows:
-//   h = x + Wo · attention(rope(Wq·norm(x) + bq), rope(Wk·norm(x) + bk), Wv·norm(x) + bv)
-//   x = h + Wdown · (silu(Wgate·norm(h)) * Wup·norm(h))
-// then logits = Wout · norm(x) for the rows whose logits are wanted (the last layer's feed-forward
-// runs on those rows only).
+//   h = x + post(Wo · attention(rope(Wq·norm(x) + bq) [* qs], rope(Wk·norm(x) + bk), Wv·norm(x) + bv))
+//   x = h + post(Wdown · (act(Wgate·norm(h)) * Wup·norm(h)))
+// then logits = [softcap](Wout · norm(x)) for the rows whose logits are wanted (the last layer's
+// feed-forward runs on those rows only). What varies by architecture is data (arch/, hparams.ts):
+// the embedding scale, rope frequency factors, the query scale qs, the attention's sliding window
+// and logit soft-cap per layer, act = silu or gelu, the post-norms, and the final soft-cap.
 //
 // The pass is a generator so that a tap (src/diff) can read back every op's output between ops:
 // with `tap` false it never yields and runs to the end in one step, so the normal path does no
@@ -152,24 +154,28 @@ export interface GraphContext {
 }
 
 /** The backend op that produced a tapped tensor. */
-export type TapOp = 'getRows' | 'rmsNorm' | 'matmul' | 'rope' | 'attention' | 'swiglu' | 'add' | 'gatherRows';
+export type TapOp = 'getRows' | 'rmsNorm' | 'matmul' | 'rope' | 'attention' | 'swiglu' | 'geglu' | 'scale' | 'softcap' | 'add' | 'gatherRows';
 
 /**
  * The tapped tensors, in the order the pass computes them (llama.cpp's names where it has one):
- * inp_embd before the layers; per layer attn_norm, q, k, v, rope_q, rope_k, kqv (attention),
- * attn_out (Wo), ffn_inp (residual), [out_rows: the last layer's wanted rows,] ffn_norm, ffn_gate,
- * ffn_up, ffn_act (swiglu), ffn_out (Wdown), l_out; then result_norm and logits.
+ * inp_embd [, inp_scaled] before the layers; per layer attn_norm, q, k, v, rope_q, rope_k
+ * [, q_scaled], kqv (attention), attn_out (Wo) [, attn_post_norm], ffn_inp (residual), [out_rows:
+ * the last layer's wanted rows,] ffn_norm, ffn_gate, ffn_up, ffn_act (swiglu or geglu), ffn_out
+ * (Wdown) [, ffn_post_norm], l_out; then result_norm, logits [, result_output: soft-capped logits].
  */
 export type TapName =
   | 'inp_embd'
+  | 'inp_scaled'
   | 'attn_norm'
   | 'q'
   | 'k'
   | 'v'
   | 'rope_q'
   | 'rope_k'
+  | 'q_scaled'
   | 'kqv'
   | 'attn_out'
+  | 'attn_post_norm'
   | 'ffn_inp'
   | 'out_rows'
   | 'ffn_norm'
@@ -177,9 +183,11 @@ export type TapName =
   | 'ffn_up'
   | 'ffn_act'
   | 'ffn_out'
+  | 'ffn_post_norm'
   | 'l_out'
   | 'result_norm'
-  | 'logits';
+  | 'logits'
+  | 'result_output';
 
 /** One op's output as the pass leaves it: read it before the generator resumes (scratch is reused). */
 export interface TapPoint {
@@ -207,6 +215,10 @@ export function* forwardPass(g: GraphContext, cache: KvCache, s: BatchScratch, o
   const last = weights.layers.length - 1;
   backend.getRows(weights.tokenEmbd, s.tokens, s.x);
   if (tap) yield point('inp_embd', -1, 'getRows', s.x, weights.tokenEmbd);
+  if (hp.embedScale !== undefined) {
+    backend.scale(s.x, hp.embedScale, s.x);
+    if (tap) yield point('inp_scaled', -1, 'scale', s.x);
+  }
   for (const [layer, w] of weights.layers.entries()) {
     yield* attentionBlock(g, w, layer, cache, s, tap);
     if (layer < last) yield* feedForwardBlock(g, w, layer, s, tap);
@@ -221,6 +233,10 @@ export function* forwardPass(g: GraphContext, cache: KvCache, s: BatchScratch, o
   if (tap) yield point('result_norm', last + 1, 'rmsNorm', out.norm, weights.outputNorm);
   backend.matmul(weights.output, out.norm, out.logits);
   if (tap) yield point('logits', last + 1, 'matmul', out.logits, weights.output);
+  if (hp.finalSoftcap > 0) {
+    backend.softcap(out.logits, hp.finalSoftcap, out.logits);
+    if (tap) yield point('result_output', last + 1, 'softcap', out.logits);
+  }
 }
 
 function* attentionBlock(g: GraphContext, w: LayerWeights, layer: number, cache: KvCache, s: BatchScratch, tap: boolean): Generator<TapPoint, void, void> {
@@ -241,10 +257,15 @@ function* attentionBlock(g: GraphContext, w: LayerWeights, layer: number, cache:
     freqBase: hp.freqBase,
     freqScale: hp.freqScale,
     neox: arch.rope === 'neox',
+    ...(g.weights.ropeFreqs ? { freqFactors: g.weights.ropeFreqs } : {}),
   });
   if (tap) {
     yield point('rope_q', layer, 'rope', s.q);
     yield point('rope_k', layer, 'rope', s.k);
+  }
+  if (hp.queryScale !== undefined) {
+    backend.scale(s.q, hp.queryScale, s.q);
+    if (tap) yield point('q_scaled', layer, 'scale', s.q);
   }
   // Storing first makes each row's own key and value (and those of earlier rows of its prompt) visible.
   backend.storeKv(cache, layer, s.k, s.v, s.slots, s.positions);
@@ -254,28 +275,37 @@ function* attentionBlock(g: GraphContext, w: LayerWeights, layer: number, cache:
     layer,
     s.slots,
     s.positions,
-    { nHeads: hp.nHeads, nKvHeads: hp.nKvHeads, headDim: hp.headDim, scale: kqScale(hp.headDim) },
+    { nHeads: hp.nHeads, nKvHeads: hp.nKvHeads, headDim: hp.headDim, scale: hp.kqScale, window: windowOf(g, layer), softcap: hp.attnSoftcap },
     s.attn,
   );
   if (tap) yield point('kqv', layer, 'attention', s.attn);
   backend.matmul(w.wo, s.attn, s.delta, w.bo);
   if (tap) yield point('attn_out', layer, 'matmul', s.delta, w.wo);
+  if (w.postAttnNorm) {
+    backend.rmsNorm(s.delta, w.postAttnNorm, hp.eps, s.delta);
+    if (tap) yield point('attn_post_norm', layer, 'rmsNorm', s.delta, w.postAttnNorm);
+  }
   backend.add(s.x, s.delta, s.x);
   if (tap) yield point('ffn_inp', layer, 'add', s.x);
 }
 
 function* feedForwardBlock(g: GraphContext, w: LayerWeights, layer: number, s: FeedForwardScratch, tap: boolean): Generator<TapPoint, void, void> {
-  const { backend, hp } = g;
+  const { backend, hp, arch } = g;
   backend.rmsNorm(s.x, w.ffnNorm, hp.eps, s.norm);
   if (tap) yield point('ffn_norm', layer, 'rmsNorm', s.norm, w.ffnNorm);
   backend.matmul(w.ffnGate, s.norm, s.gate);
   if (tap) yield point('ffn_gate', layer, 'matmul', s.gate, w.ffnGate);
   backend.matmul(w.ffnUp, s.norm, s.up);
   if (tap) yield point('ffn_up', layer, 'matmul', s.up, w.ffnUp);
-  backend.swiglu(s.gate, s.up, s.act);
-  if (tap) yield point('ffn_act', layer, 'swiglu', s.act);
+  if (arch.activation === 'gelu') backend.geglu(s.gate, s.up, s.act);
+  else backend.swiglu(s.gate, s.up, s.act);
+  if (tap) yield point('ffn_act', layer, arch.activation === 'gelu' ? 'geglu' : 'swiglu', s.act);
   backend.matmul(w.ffnDown, s.act, s.delta);
   if (tap) yield point('ffn_out', layer, 'matmul', s.delta, w.ffnDown);
+  if (w.postFfnNorm) {
+    backend.rmsNorm(s.delta, w.postFfnNorm, hp.eps, s.delta);
+    if (tap) yield point('ffn_post_norm', layer, 'rmsNorm', s.delta, w.postFfnNorm);
+  }
   backend.add(s.x, s.delta, s.x);
   if (tap) yield point('l_out', layer, 'add', s.x);
 }
@@ -284,7 +314,8 @@ function point(name: TapName, layer: number, op: TapOp, tensor: Tensor, w?: Weig
   return { name, layer, op, tensor, weightType: w?.type };
 }
 
-/** llama.cpp's 1.0f/sqrtf(float(n_embd_head)), rounded as in float32. */
-function kqScale(headDim: number): number {
-  return Math.fround(1 / Math.fround(Math.sqrt(headDim)));
+/** The layer's sliding window (0: none), by the architecture's choice of windowed layers. */
+function windowOf(g: GraphContext, layer: number): number {
+  const which = g.arch.windowLayers;
+  return which === 'all' || (which === 'even' && layer % 2 === 0) ? g.hp.slidingWindow : 0;
 }

@@ -26,3 +26,10 @@ export function sharedModels(): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir).filter((f) => f.endsWith('.gguf')).sort();
 }
+
+/** Files of shared/new-archs/models (llama3 with rope_freqs, gemma2, phi3), apart from models/ so that older enumerations skip them. */
+export function sharedNewArchModels(): string[] {
+  const dir = sharedPath('new-archs', 'models');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.gguf')).sort();
+}

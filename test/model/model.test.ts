@@ -16,9 +16,14 @@ describe('architecture registry', () => {
     expect(getArchitecture('qwen2')).toMatchObject({ rope: 'neox', qkvBias: true });
   });
 
+  it('describes phi3 and gemma2 as data: fused projections, activation, norms, windows, scales', () => {
+    expect(getArchitecture('phi3')).toMatchObject({ rope: 'neox', fusedQkv: true, fusedGateUp: true, windowLayers: 'all', activation: 'silu', output: 'required' });
+    expect(getArchitecture('gemma2')).toMatchObject({ rope: 'neox', activation: 'gelu', postNorms: true, embedScale: true, output: 'tied', windowLayers: 'even', softcaps: true });
+  });
+
   it('names the supported architectures when it meets another', () => {
     expect(() => getArchitecture('gpt2')).toThrow(UnsupportedModelError);
-    expect(() => getArchitecture('gpt2')).toThrow(/"gpt2" is not supported; supported architectures: llama, qwen2/);
+    expect(() => getArchitecture('gpt2')).toThrow(/"gpt2" is not supported; supported architectures: llama, qwen2, phi3, gemma2/);
   });
 });
 
@@ -50,6 +55,49 @@ describe('hparams', () => {
   it('names a missing key', () => {
     const { ['llama.feed_forward_length']: _, ...rest } = base;
     expect(() => readHParams(meta(rest))).toThrow(/llama\.feed_forward_length is missing/);
+  });
+
+  it('refuses, by name, keys that would change the computation', () => {
+    for (const [k, v] of [
+      ['llama.attention.layer_norm_epsilon', 1e-5],
+      ['llama.expert_count', 8],
+      ['llama.logit_scale', 0.5],
+      ['llama.attention.sliding_window', 64],
+      ['llama.attn_logit_softcapping', 50],
+      ['llama.rope.scaling.attn_factor', 1.2],
+      ['llama.attention.value_length', 16],
+    ] as const) {
+      expect(() => readHParams(meta({ ...base, [k]: v })), k).toThrow(UnsupportedModelError);
+      expect(() => readHParams(meta({ ...base, [k]: v })), k).toThrow(k);
+    }
+    // keys that do not change anything are read past
+    expect(readHParams(meta({ ...base, 'llama.vocab_size': 100, 'llama.expert_count': 0, 'llama.rope.scaling.finetuned': 0 })).dim).toBe(64);
+  });
+
+  it('reads the scales, windows and soft-caps llama.cpp applies (llama: 1/sqrt(head dim) in the softmax)', () => {
+    expect(readHParams(meta(base))).toMatchObject({ kqScale: Math.fround(1 / Math.sqrt(8)), queryScale: undefined, embedScale: undefined, slidingWindow: 0, attnSoftcap: 0, finalSoftcap: 0 });
+    const g = (extra: Record<string, number>) =>
+      readHParams(
+        meta({
+          ...Object.fromEntries(Object.entries(base).map(([k, v]) => [k.replace(/^llama\./, 'gemma2.'), v])),
+          'general.architecture': 'gemma2',
+          'gemma2.block_count': 26,
+          'gemma2.attention.head_count': 4,
+          'gemma2.attention.key_length': 32,
+          ...extra,
+        }),
+      );
+    // gemma2's defaults: window 4096, soft-caps 50 and 30; q scaled by 1/sqrt(head dim) at 26 layers, by 1/sqrt(dim/heads) at 46
+    expect(g({})).toMatchObject({ slidingWindow: 4096, attnSoftcap: 50, finalSoftcap: 30, kqScale: 1, queryScale: Math.fround(1 / Math.sqrt(32)), embedScale: Math.fround(8) });
+    expect(g({ 'gemma2.attention.sliding_window': 16, 'gemma2.final_logit_softcapping': 25 })).toMatchObject({ slidingWindow: 16, finalSoftcap: 25 });
+    expect(g({ 'gemma2.block_count': 46 }).queryScale).toBe(Math.fround(1 / Math.sqrt(16)));
+    expect(() => g({ 'gemma2.block_count': 18 })).toThrow(/gemma2 with 18 layers is not supported/);
+    const p = (extra: Record<string, number>) =>
+      readHParams(meta({ ...Object.fromEntries(Object.entries(base).map(([k, v]) => [k.replace(/^llama\./, 'phi3.'), v])), 'general.architecture': 'phi3', ...extra }));
+    expect(p({ 'phi3.attention.sliding_window': 2047 })).toMatchObject({ slidingWindow: 2047, queryScale: Math.fround(1 / Math.sqrt(8)), kqScale: 1 });
+    // older Phi-3 conversions without the key: llama.cpp's defaults by shape, else refused
+    expect(p({ 'phi3.block_count': 32, 'phi3.context_length': 4096 }).slidingWindow).toBe(2047);
+    expect(() => p({})).toThrow(/phi3\.attention\.sliding_window is missing/);
   });
 });
 

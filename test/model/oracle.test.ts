@@ -1,4 +1,5 @@
-// The headline check: our CPU backend + model graph against llama.cpp on every shared model.
+// The headline check: our CPU backend + model graph against llama.cpp on every shared model, and on
+// the new-architecture files (shared/new-archs: Llama 3 with rope_freqs and a tied head, Gemma 2, Phi-3).
 // The 12 prompts of a model run one request at a time (prompt as one batch, then one row per step),
 // as llama-server ran them, greedy for up to 24 tokens, comparing tokens and the top-8 log-probs.
 //
@@ -10,7 +11,7 @@
 // ~5e-3 (0.5 for quantized files). A model that cannot reach the bounds goes in KNOWN_GAPS.
 import { afterAll, describe, expect, it } from 'vitest';
 import { CpuBackend } from '../../src/backends/cpu/index.ts';
-import { missingShared, sharedModels, sharedPath } from '../helpers/shared.ts';
+import { missingShared, sharedModels, sharedNewArchModels, sharedPath } from '../helpers/shared.ts';
 import { readOracle, runOracle, type ModelResult } from './oracle-runner.ts';
 
 type Family = 'F32' | 'F16' | 'BF16' | 'quantized';
@@ -32,7 +33,10 @@ const MAX_DELTA: Record<Family, number> = { F32: 1e-3, F16: 1e-3, BF16: 1e-3, qu
 const KNOWN_GAPS: Record<string, string> = {};
 
 const skip = missingShared('oracle');
-const models = skip ? [] : sharedModels();
+/** Each model file with the directory under shared/ that holds its models/ and oracle/. */
+const models: ReadonlyArray<readonly [string, string]> = skip
+  ? []
+  : [...sharedModels().map((m) => [m, '.'] as const), ...sharedNewArchModels().map((m) => [m, 'new-archs'] as const)];
 const results = new Map<string, ModelResult>();
 const started = performance.now();
 
@@ -43,12 +47,12 @@ describe.skipIf(skip !== undefined)('oracle: CPU backend vs llama.cpp', () => {
     console.log(`oracle: ${results.size} models in ${((performance.now() - started) / 1000).toFixed(1)} s; max |Δlogprob| by family: ${[...byFamily].map(([f, d]) => `${f} ${d.toExponential(2)}`).join(', ')}`);
   });
 
-  for (const model of models) {
+  for (const [model, dir] of models) {
     const gap = KNOWN_GAPS[model];
     (gap ? it.fails : it)(gap ? `${model} (known gap: ${gap})` : model, async () => {
-      const oracle = readOracle(sharedPath('oracle', model.replace(/\.gguf$/, '.json')));
+      const oracle = readOracle(sharedPath(dir, 'oracle', model.replace(/\.gguf$/, '.json')));
       const backend = new CpuBackend();
-      const r = await runOracle(sharedPath('models', model), oracle, backend);
+      const r = await runOracle(sharedPath(dir, 'models', model), oracle, backend);
       results.set(model, r);
       const nearTies = r.cases.filter((c) => c.nearTieAt !== undefined).map((c) => `"${c.prompt}"@${c.nearTieAt}`);
       const mismatches = r.cases.filter((c) => c.mismatchAt).map((c) => `"${c.prompt}"@${c.mismatchAt!.step} ours ${c.mismatchAt!.ours} llama.cpp ${c.mismatchAt!.oracle} gap ${c.mismatchAt!.gap.toFixed(3)}`);

@@ -6,10 +6,17 @@ import { existsSync } from 'node:fs';
 import { GgufFile } from '../../src/gguf/reader.ts';
 import { GgmlType, typeName } from '../../src/gguf/types.ts';
 import { isSupported, quantizeTensor } from '../../src/quant/registry.ts';
-import { missingShared, sharedModels, sharedPath } from '../helpers/shared.ts';
+import { missingShared, sharedModels, sharedNewArchModels, sharedPath } from '../helpers/shared.ts';
 
-/** F32 originals and the llama.cpp-quantized files made from them. */
-const BASES = ['synth-llama-256', 'synth-qwen2-256', 'stories260K'];
+/** F32 originals and the llama.cpp-quantized files made from them, with the directory under shared/ holding their models/. */
+const BASES: ReadonlyArray<readonly [string, string]> = [
+  ['synth-llama-256', '.'],
+  ['synth-qwen2-256', '.'],
+  ['stories260K', '.'],
+  ['synth-llama3-256', 'new-archs'],
+  ['synth-gemma2-128', 'new-archs'],
+  ['synth-phi3-256', 'new-archs'],
+];
 
 interface FileResult {
   file: string;
@@ -26,15 +33,15 @@ function firstDiff(a: Uint8Array, b: Uint8Array): number {
   return a.length === b.length ? -1 : n;
 }
 
-async function compareBase(base: string): Promise<FileResult[]> {
-  const src = await GgufFile.open(sharedPath('models', `${base}.gguf`));
+async function compareBase(base: string, dir: string): Promise<FileResult[]> {
+  const src = await GgufFile.open(sharedPath(dir, 'models', `${base}.gguf`));
   const originals = new Map<string, Float32Array>();
   const quantized = new Map<string, Uint8Array>();
   const results: FileResult[] = [];
   try {
-    const variants = sharedModels().filter((f) => f.startsWith(`${base}-`));
+    const variants = (dir === '.' ? sharedModels() : sharedNewArchModels()).filter((f) => f.startsWith(`${base}-`));
     for (const file of variants) {
-      const q = await GgufFile.open(sharedPath('models', file));
+      const q = await GgufFile.open(sharedPath(dir, 'models', file));
       const r: FileResult = { file, matched: 0, total: 0, byType: new Map(), mismatches: [] };
       try {
         for (const t of q.tensors) {
@@ -107,10 +114,10 @@ function countDiffBlocks(a: Uint8Array, b: Uint8Array, blockBytes: number): numb
 }
 
 describe('quantizers reproduce llama.cpp byte for byte', () => {
-  for (const base of BASES) {
-    const skip = existsSync(sharedPath('models', `${base}.gguf`)) ? undefined : missingShared('models', `${base}.gguf`);
+  for (const [base, dir] of BASES) {
+    const skip = existsSync(sharedPath(dir, 'models', `${base}.gguf`)) ? undefined : missingShared(dir, 'models', `${base}.gguf`);
     it.skipIf(skip !== undefined)(`every tensor of every ${base}-* file`, { timeout: 600_000 }, async () => {
-      const results = await compareBase(base);
+      const results = await compareBase(base, dir);
       expect(results.length).toBeGreaterThan(0);
       const lines = results.map((r) => {
         const types = [...r.byType].map(([t, [m, n]]) => `${t} ${m}/${n}`).join(', ');

@@ -9,9 +9,13 @@
 //   out = V·probs as an f16 matmul (probs rounded to f16).
 // The matmuls run tinyBLAS for batches of two rows or more and ggml_vec_dot_f16 for one row, and the
 // KV view is padded to 32 cells (masked cells weigh exactly 0); see ggml-simd.ts for why this matters.
+// Soft-capping (gemma2) goes between the dot and the softmax scale: cap * tanhf(score * (1/cap)).
+// A sliding window masks the cells before p - window + 1: they take no part in the max, and their
+// exp is 0, so the softmax's 16-cell blocks still start at cell 0 as in ggml.
 import type { AttentionParams } from '../backend.ts';
 import { F16_TABLE, f16ToF32, f32ToF16 } from '../../quant/float.ts';
 import { VW, dotTiny, dotVecF16, hsum, vExpf } from './ggml-simd.ts';
+import { softcapInverse, softcapValue } from './scale.ts';
 import { checkLayer, checkPosition, checkSlot } from './store-kv.ts';
 import { expectShape, type CpuIndex, type CpuKvCache, type CpuTensor } from './resources.ts';
 
@@ -41,6 +45,12 @@ export function attention(
     throw new RangeError(`attention: ${rows} rows need ${rows} slots and positions, got ${slots.length} and ${positions.length}`);
   }
   const scale = fr(p.scale);
+  const window = p.window ?? 0;
+  const cap = p.softcap ?? 0;
+  if (!Number.isInteger(window) || window < 0) throw new RangeError(`attention: window must be a non-negative integer, got ${window}`);
+  if (!(cap >= 0)) throw new RangeError(`attention: softcap must not be negative, got ${cap}`);
+  const capInv = cap > 0 ? softcapInverse(cap) : 0;
+  const cap32 = fr(cap);
   // (per row: a row's kernel follows its own sequence's rows in the batch, see Backend.describeBatch)
   const group = nHeads / nKvHeads;
   const kc = cache.k[layer]!;
@@ -55,6 +65,7 @@ export function attention(
   for (let r = 0; r < rows; r++) {
     const slot = checkSlot(cache, slots.data[r]!);
     const last = checkPosition(cache, positions.data[r]!);
+    const first = window > 0 ? Math.max(0, last - window + 1) : 0;
     const nKv = Math.ceil((last + 1) / KV_PAD) * KV_PAD;
     const many = batched(r);
     const scoreDot = many && headDim % VW === 0 ? dotTiny : dotVecF16;
@@ -64,17 +75,18 @@ export function attention(
       const kvOff = Math.floor(h / group) * headDim;
       for (let i = 0; i < headDim; i++) qh[i] = toHalf(q.data[qOff + i]!);
       let max = -Infinity;
-      for (let t = 0; t <= last; t++) {
+      for (let t = first; t <= last; t++) {
         const kOff = cache.offset(slot, t) + kvOff;
         for (let i = 0; i < headDim; i++) kh[i] = half[kc[kOff + i]!]!;
-        const s = fr(scoreDot(kh, 0, qh, 0, headDim) * scale);
+        const d = scoreDot(kh, 0, qh, 0, headDim);
+        const s = fr((cap > 0 ? softcapValue(d, capInv, cap32) : d) * scale);
         scores[t] = s;
         if (s > max) max = s;
       }
       // ggml_vec_soft_max_f32: exp by ggml_v_expf, each block of 8 cells hsum'd in float, blocks added in double.
       let sum = 0;
       for (let b = 0; b <= last; b += VW) {
-        for (let t = b; t < b + VW; t++) probs[t] = t <= last ? vExpf(fr(scores[t]! - max)) : 0;
+        for (let t = b; t < b + VW; t++) probs[t] = t >= first && t <= last ? vExpf(fr(scores[t]! - max)) : 0;
         sum += hsum(probs, b);
       }
       const inv = fr(1 / sum);

@@ -16,10 +16,12 @@ import type {
 import { add } from './add.ts';
 import { attention } from './attention.ts';
 import { gatherRows } from './gather-rows.ts';
+import { geglu } from './gelu.ts';
 import { getRows } from './get-rows.ts';
 import { matmul } from './matmul.ts';
 import { rmsNorm } from './rmsnorm.ts';
 import { rope } from './rope.ts';
+import { scale, softcap } from './scale.ts';
 import { storeKv } from './store-kv.ts';
 import { swiglu } from './swiglu.ts';
 import {
@@ -115,6 +117,18 @@ export class CpuBackend implements Backend {
 
   swiglu(gate: Tensor, up: Tensor, out: Tensor): void {
     swiglu(this.tensor(gate), this.tensor(up), this.tensor(out));
+  }
+
+  geglu(gate: Tensor, up: Tensor, out: Tensor): void {
+    geglu(this.tensor(gate), this.tensor(up), this.tensor(out));
+  }
+
+  scale(x: Tensor, s: number, out: Tensor): void {
+    scale(this.tensor(x), s, this.tensor(out));
+  }
+
+  softcap(x: Tensor, cap: number, out: Tensor): void {
+    softcap(this.tensor(x), cap, this.tensor(out));
   }
 
   add(a: Tensor, b: Tensor, out: Tensor): void {

@@ -2,8 +2,9 @@
 // argument is reduced by a multiple of pi/2 in double and a short polynomial is evaluated in double,
 // then rounded to float. The result is not always the correctly rounded float (e.g. sinf(34) is one
 // ulp below it), and ggml's rope takes its cos/sin from these functions, so a correctly rounded
-// Math.sin would flip later f16 roundings of rotated q and k. Only |x| < 120 takes this path
-// (positions of a few dozen tokens at the lowest frequency); larger arguments use Math.sin/cos.
+// Math.sin would flip later f16 roundings of rotated q and k. From |x| >= 120 on (long contexts:
+// positions past 120 at the highest frequencies) glibc reduces the argument by integer arithmetic
+// against 192 bits of 2/pi (reduce_large, replayed below with BigInt) before the same polynomial.
 const fr = Math.fround;
 
 const HPI_INV = 0x145f306dc9c883 * 2 ** -52 * 2 ** 23; // 0x1.45F306DC9C883p+23: 2/pi scaled by 2^24
@@ -54,9 +55,45 @@ function poly(x: number, x2: number, cosTable: boolean, odd: boolean): number {
   return fr(fma64(x6, c2, c));
 }
 
+/** 2/pi in hex: glibc's __inv_pio4 table holds 32-bit windows of these bits, one byte apart. */
+const TWO_OVER_PI_HEX = 'a2f9836e4e441529fc2757d1f534ddc0db6295993c439041';
+const INV_PIO4 = Array.from({ length: 24 }, (_, i) => BigInt(`0x${TWO_OVER_PI_HEX.slice(Math.max(0, 2 * (i - 3)), 2 * i + 2)}`));
+const PI63 = HPI * 2 ** -62;
+const M32 = (1n << 32n) - 1n;
+const M64 = (1n << 64n) - 1n;
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/**
+ * glibc's reduce_large for |x| >= 120: x's 24-bit mantissa times a 96-bit window of 2/pi gives the
+ * 2.62-bit fixed-point remainder modulo pi/2 (uint64 wrap-around, a 32-bit first product as in C),
+ * rounded to the nearest quadrant n; the remainder's int64 converts to double times pi/2^63.
+ */
+function reduceLarge(x: number): { r: number; n: number } {
+  f32[0] = x;
+  const xi = u32[0]!;
+  const arr = (xi >>> 26) & 15;
+  const m = BigInt((((xi & 0xffffff) | 0x800000) << ((xi >>> 23) & 7)) >>> 0);
+  const res0 = (m * INV_PIO4[arr]!) & M32;
+  const res1 = m * INV_PIO4[arr + 4]!;
+  const res2 = m * INV_PIO4[arr + 8]!;
+  let r = ((((res2 >> 32n) | (res0 << 32n)) & M64) + res1) & M64;
+  const n = ((r + (1n << 61n)) & M64) >> 62n;
+  r = (r - (n << 62n)) & M64;
+  return { r: Number(BigInt.asIntN(64, r)) * PI63, n: Number(n) };
+}
+
 function sincos(y: number, wantCos: boolean): number {
   const ay = Math.abs(y);
-  if (ay >= 120) return fr(wantCos ? Math.cos(y) : Math.sin(y));
+  if (ay >= 120) {
+    if (!Number.isFinite(y)) return NaN;
+    // reduce_large works on |y|; glibc folds y's sign into the quadrant (n + sign), which equals
+    // reducing y itself to (-n, -r) as the small path would.
+    const { r, n } = reduceLarge(ay);
+    const nn = y < 0 ? -n : n;
+    const x = y < 0 ? -r : r;
+    return poly(x * SIGN[nn & 3]!, x * x, (nn & 2) !== 0, ((wantCos ? nn ^ 1 : nn) & 1) === 1);
+  }
   if (ay < Math.PI / 4) {
     if (ay < 2 ** -12) return wantCos ? 1 : y;
     return poly(y, y * y, false, wantCos);

@@ -2,7 +2,8 @@
 // Pair k of a head (k < ropeDim/2) is rotated by the angle position * freqScale * freqBase^(-2k/ropeDim).
 // Normal (llama) style pairs elements (2k, 2k+1); neox (qwen2) style pairs (k, k + ropeDim/2).
 // Dimensions past ropeDim pass through unchanged. cos and sin are glibc's cosf/sinf (see
-// glibc-sincosf.ts), as ggml's rope cache takes them.
+// glibc-sincosf.ts), as ggml's rope cache takes them. With frequency factors (Llama 3.1's
+// rope_freqs), ggml divides pair k's theta by factor k in float before the freqScale product.
 import type { RopeParams } from '../backend.ts';
 import { glibcCosf, glibcSinf } from './glibc-sincosf.ts';
 import { expectShape, type CpuIndex, type CpuTensor } from './resources.ts';
@@ -16,10 +17,12 @@ export function rope(q: CpuTensor, k: CpuTensor, positions: CpuIndex, p: RopePar
   const sin = new Float64Array(half);
   // ggml steps theta by a float32 factor, pair after pair; Math.fround keeps the same rounding.
   const thetaScale = Math.fround(Math.pow(p.freqBase, -2 / p.ropeDim));
+  const ff = p.freqFactors;
+  if (ff && ff.length < half) throw new RangeError(`rope: ${ff.length} frequency factors for ${half} rotated pairs`);
   for (let r = 0; r < positions.length; r++) {
     let theta = Math.fround(positions.data[r]!);
     for (let i = 0; i < half; i++) {
-      const angle = Math.fround(p.freqScale * theta);
+      const angle = Math.fround(p.freqScale * (ff ? Math.fround(theta / ff[i]!) : theta));
       cos[i] = glibcCosf(angle);
       sin[i] = glibcSinf(angle);
       theta = Math.fround(theta * thetaScale);

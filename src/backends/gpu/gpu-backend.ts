@@ -12,7 +12,7 @@ import { formatBytes } from './format.ts';
 import { GPU_WEIGHT_TYPES } from './kernels.ts';
 import { attention } from './ops/attention.ts';
 import { OpContext } from './ops/context.ts';
-import { add, rmsNorm, swiglu } from './ops/elementwise.ts';
+import { add, geglu, rmsNorm, scale, softcap, swiglu } from './ops/elementwise.ts';
 import { storeKv } from './ops/kv-store.ts';
 import { matmul } from './ops/matmul.ts';
 import { rope } from './ops/rope.ts';
@@ -242,6 +242,18 @@ export class GpuBackend implements Backend {
 
   swiglu(gate: Tensor, up: Tensor, out: Tensor): void {
     swiglu(this.ops, this.tensor(gate), this.tensor(up), this.tensor(out));
+  }
+
+  geglu(gate: Tensor, up: Tensor, out: Tensor): void {
+    geglu(this.ops, this.tensor(gate), this.tensor(up), this.tensor(out));
+  }
+
+  scale(x: Tensor, s: number, out: Tensor): void {
+    scale(this.ops, this.tensor(x), s, this.tensor(out));
+  }
+
+  softcap(x: Tensor, cap: number, out: Tensor): void {
+    softcap(this.ops, this.tensor(x), cap, this.tensor(out));
   }
 
   add(a: Tensor, b: Tensor, out: Tensor): void {

@@ -1,4 +1,5 @@
-// qwen2: neox rope, biases on the Q, K and V projections.
+// qwen2: llama's block with neox rope and biases on the Q, K and V projections.
 import type { Architecture } from './architecture.ts';
+import { llama } from './llama.ts';
 
-export const qwen2: Architecture = { name: 'qwen2', rope: 'neox', qkvBias: true };
+export const qwen2: Architecture = { ...llama, name: 'qwen2', rope: 'neox', qkvBias: true, ropeFreqs: false };

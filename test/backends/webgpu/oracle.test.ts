@@ -5,11 +5,13 @@
 //
 // Lavapipe (software Vulkan on CI's 2 cores) runs a representative subset, because the full matrix
 // of 38 models takes ~20 minutes there: F32, F16, BF16 and two K-quant mixes of stories260K (which
-// also exercise Q5_0/Q8_0 fallbacks) and the qwen2 architecture (biases) in Q8_0.
-// On a real GPU (or with ROCFORGE_ORACLE_FULL=1) every model runs.
+// also exercise Q5_0/Q8_0 fallbacks) and the qwen2 architecture (biases) in Q8_0; of the new
+// architectures (shared/new-archs), Llama 3 in F32 (rope_freqs, tied head), Phi-3 in Q4_0 (fused
+// projections split at load, sliding window) and Gemma 2 in Q8_0 (GELU, soft-caps, post-norms,
+// windows on even layers). On a real GPU (or with ROCFORGE_ORACLE_FULL=1) every model runs.
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWebGpuBackend, type WebGpuBackend } from '../../../src/backends/webgpu/index.ts';
-import { missingShared, sharedModels, sharedPath } from '../../helpers/shared.ts';
+import { missingShared, sharedModels, sharedNewArchModels, sharedPath } from '../../helpers/shared.ts';
 import { readOracle, runOracle, type ModelResult } from '../../model/oracle-runner.ts';
 import { gpuPresent, isSoftware } from './gpu.ts';
 
@@ -41,20 +43,24 @@ const LAVAPIPE_SUBSET = [
   'stories260K-Q4_K_M.gguf',
   'stories260K-Q2_K.gguf',
   'synth-qwen2-256-Q8_0.gguf',
+  'synth-llama3-256.gguf',
+  'synth-phi3-256-Q4_0.gguf',
+  'synth-gemma2-128-Q8_0.gguf',
 ];
 
 const present = await gpuPresent();
 const skip = missingShared('oracle');
 let gpu: WebGpuBackend | undefined;
-let models: string[] = [];
+/** Each model with the directory under shared/ that holds its models/ and oracle/. */
+let models: Array<readonly [string, string]> = [];
 if (present && !skip) {
   // ROCFORGE_EXACT_KERNELS=serial|parallel picks the exact kernel set (default: by adapter), so that
   // lavapipe can also run the oracle through the GPU-shaped kernels.
   const kernels = process.env.ROCFORGE_EXACT_KERNELS;
   gpu = await createWebGpuBackend(kernels === 'serial' || kernels === 'parallel' ? { exactKernels: kernels } : {});
-  const all = sharedModels();
+  const all = [...sharedModels().map((m) => [m, '.'] as const), ...sharedNewArchModels().map((m) => [m, 'new-archs'] as const)];
   const full = !isSoftware(gpu) || process.env.ROCFORGE_ORACLE_FULL === '1';
-  models = full ? all : all.filter((m) => LAVAPIPE_SUBSET.includes(m));
+  models = full ? all : all.filter(([m]) => LAVAPIPE_SUBSET.includes(m));
   console.log(`webgpu oracle on ${gpu.deviceDescription}: ${full ? 'all' : 'lavapipe subset of'} ${models.length} models`);
 }
 const results = new Map<string, ModelResult>();
@@ -71,13 +77,13 @@ describe.skipIf(!present || skip !== undefined)('oracle: WebGPU backend vs llama
     gpu?.dispose();
   });
 
-  for (const model of models) {
+  for (const [model, dir] of models) {
     const test = KNOWN_GAP.has(familyOf(model)) ? it.fails : it;
     test(model, async () => {
       const backend = gpu!;
       const base = backend.memoryInUse();
-      const oracle = readOracle(sharedPath('oracle', model.replace(/\.gguf$/, '.json')));
-      const r = await runOracle(sharedPath('models', model), oracle, backend);
+      const oracle = readOracle(sharedPath(dir, 'oracle', model.replace(/\.gguf$/, '.json')));
+      const r = await runOracle(sharedPath(dir, 'models', model), oracle, backend);
       results.set(model, r);
       const nearTies = r.cases.filter((c) => c.nearTieAt !== undefined).map((c) => `"${c.prompt}"@${c.nearTieAt}`);
       const mismatches = r.cases

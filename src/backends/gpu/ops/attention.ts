@@ -2,7 +2,8 @@
 // per (row, head) with f32 softmax (attention). Exact numerics replay the CPU backend's order of
 // operations (attention_exact) once per run of rows taking the same llama.cpp kernel; up to
 // ATTENTION_EXACT_MAX_CTX cells the probabilities stay in workgroup memory, past it they go to a
-// storage scratch (variant LONG), a bounded number of rows per dispatch.
+// storage scratch (variant LONG), a bounded number of rows per dispatch. Both take the sliding
+// window and the logit soft-cap as parameters.
 import type { AttentionParams } from '../../backend.ts';
 import { ATTENTION_EXACT_MAX_CTX, ATTENTION_SCRATCH_BYTES, KERNELS } from '../kernels.ts';
 import { checkLayer, checkSlotsPositions, expectShape, type GpuIndex, type GpuKvCache, type GpuTensor } from '../resources.ts';
@@ -26,9 +27,15 @@ export function attention(ctx: OpContext, qt: GpuTensor, c: GpuKvCache, layer: n
   checkSlotsPositions('attention', c, s, pos, rows);
   let maxPos = 0;
   for (const v of pos.host) maxPos = Math.max(maxPos, v);
+  const window = p.window ?? 0;
+  const cap = p.softcap ?? 0;
+  if (!Number.isInteger(window) || window < 0) throw new RangeError(`attention: window must be a non-negative integer, got ${window}`);
+  if (!(cap >= 0)) throw new RangeError(`attention: softcap must not be negative, got ${cap}`);
+  // The soft-cap as llama.cpp applies it: scale by 1/cap (computed in float), tanh, scale by cap.
+  const capParams = [window, { f: Math.fround(cap) }, { f: cap > 0 ? Math.fround(1 / Math.fround(cap)) : 0 }];
   const bufs = [qt.buf, c.k[layer]!, c.v[layer]!, s.buf, pos.buf, o.buf];
   if (!ctx.settings.exact) {
-    ctx.record(KERNELS.attention, undefined, [rows, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }], bufs, rows * nHeads);
+    ctx.record(KERNELS.attention, undefined, [rows, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }, ...capParams], bufs, rows * nHeads);
     return;
   }
   const nkv = Math.ceil((maxPos + 1) / 32) * 32;
@@ -39,7 +46,7 @@ export function attention(ctx: OpContext, qt: GpuTensor, c: GpuKvCache, layer: n
   for (const run of ctx.runs(rows)) {
     for (let lo = run.lo; lo < run.lo + run.n; lo += rowsPerDispatch) {
       const n = Math.min(rowsPerDispatch, run.lo + run.n - lo);
-      const params = [n, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }, lo, run.batched ? 1 : 0, nkv];
+      const params = [n, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }, lo, run.batched ? 1 : 0, nkv, ...capParams];
       ctx.record(KERNELS.attentionExact, undefined, params, [...bufs, scratch], n * nHeads, long ? 1 : 0);
     }
   }

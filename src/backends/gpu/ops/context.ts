@@ -6,6 +6,7 @@ import { ActivationCopies } from '../activation-copies.ts';
 import { MAX_GROUPS, type DeviceBuffer, type KernelExecutor, type Param } from '../executor.ts';
 import { kernelRuns, type KernelRun } from '../kernel-choice.ts';
 import { ATTENTION_SCRATCH_BYTES, type KernelSpec } from '../kernels.ts';
+import { geluTable } from '../../cpu/gelu.ts';
 import { RopeTables } from '../rope-table.ts';
 
 export interface OpSettings {
@@ -25,6 +26,7 @@ export class OpContext {
   /** Rows per sequence of the current forward pass (describeBatch); undefined when ops are run directly. */
   batchLayout: Int32Array | undefined;
   private attentionScratchBuf: DeviceBuffer | undefined;
+  private geluTableBuf: DeviceBuffer | undefined;
 
   constructor(
     readonly executor: KernelExecutor,
@@ -55,6 +57,17 @@ export class OpContext {
       for (let i = 0; i < kernel.bindings.length; i++) if (kernel.bindings[i] === 'rw') this.copies.invalidate(buffers[i]!);
     }
     this.executor.dispatch({ kernel, dequant, params, buffers, groups: [gx, gy, 1], variant });
+  }
+
+  /** ggml's GELU table (one f32 per f16 bit pattern, the CPU reference's), uploaded on first use. */
+  geluTable(): DeviceBuffer {
+    if (!this.geluTableBuf) {
+      const t = geluTable();
+      const { buf } = this.executor.alloc(t.byteLength, 'rocforge gelu table', 'scratch');
+      this.executor.write(buf, new Uint8Array(t.buffer, t.byteOffset, t.byteLength));
+      this.geluTableBuf = buf;
+    }
+    return this.geluTableBuf;
   }
 
   /** The storage scratch of exact attention past ATTENTION_EXACT_MAX_CTX cells, made on first use. */

@@ -1,7 +1,9 @@
-// Row-wise and element-wise ops: rmsNorm (one workgroup per row), swiglu and add (one invocation
-// per element). A written binding may not alias a read one, so an input that is also the output
-// is bound as the dummy and flagged: the kernel reads it through the output.
+// Row-wise and element-wise ops: rmsNorm (one workgroup per row), swiglu / geglu (one kernel, the
+// GELU by ggml's table), add, scale and softcap (one kernel) with one invocation per element. A
+// written binding may not alias a read one, so an input that is also the output is bound as the
+// dummy and flagged: the kernel reads it through the output.
 import { GgmlType } from '../../../gguf/types.ts';
+import type { DeviceBuffer } from '../executor.ts';
 import { KERNELS, type KernelSpec } from '../kernels.ts';
 import { expectShape, type GpuTensor, type GpuWeight } from '../resources.ts';
 import type { OpContext } from './context.ts';
@@ -17,7 +19,30 @@ export function rmsNorm(ctx: OpContext, xt: GpuTensor, w: GpuWeight, eps: number
 
 /** out = silu(gate) * up. */
 export function swiglu(ctx: OpContext, gate: GpuTensor, up: GpuTensor, out: GpuTensor): void {
-  elementwise(ctx, KERNELS.swiglu, 'swiglu', gate, up, out, [gate.cols]);
+  elementwise(ctx, KERNELS.swiglu, 'swiglu', gate, up, out, [gate.cols, 0], [ctx.dummy]);
+}
+
+/** out = gelu(gate) * up (swiglu.wgsl's gelu mode). */
+export function geglu(ctx: OpContext, gate: GpuTensor, up: GpuTensor, out: GpuTensor): void {
+  elementwise(ctx, KERNELS.swiglu, 'geglu', gate, up, out, [gate.cols, 1], [ctx.geluTable()]);
+}
+
+/** out = x * s. */
+export function scale(ctx: OpContext, x: GpuTensor, s: number, out: GpuTensor): void {
+  scaleKernel(ctx, 'scale', x, out, 0, Math.fround(s), 0);
+}
+
+/** out = cap * tanh(x / cap), as llama.cpp's scale(1/cap), tanh, scale(cap). */
+export function softcap(ctx: OpContext, x: GpuTensor, cap: number, out: GpuTensor): void {
+  if (!(cap > 0)) throw new RangeError(`softcap: the cap must be positive, got ${cap}`);
+  scaleKernel(ctx, 'softcap', x, out, 1, Math.fround(1 / Math.fround(cap)), Math.fround(cap));
+}
+
+function scaleKernel(ctx: OpContext, what: string, x: GpuTensor, o: GpuTensor, capped: number, s: number, c: number): void {
+  expectShape(`${what} output`, o, x.rows, x.cols);
+  const n = x.rows * x.cols;
+  const inPlace = x.buf === o.buf;
+  ctx.record(KERNELS.scale, undefined, [n, inPlace ? 1 : 0, capped, { f: s }, { f: c }], [inPlace ? ctx.dummy : x.buf, o.buf], Math.ceil(n / 256));
 }
 
 /** out = a + b. */
@@ -25,11 +50,20 @@ export function add(ctx: OpContext, a: GpuTensor, b: GpuTensor, out: GpuTensor):
   elementwise(ctx, KERNELS.add, 'add', a, b, out);
 }
 
-function elementwise(ctx: OpContext, spec: KernelSpec, what: string, at: GpuTensor, bt: GpuTensor, o: GpuTensor, extra: readonly number[] = []): void {
+function elementwise(
+  ctx: OpContext,
+  spec: KernelSpec,
+  what: string,
+  at: GpuTensor,
+  bt: GpuTensor,
+  o: GpuTensor,
+  extra: readonly number[] = [],
+  extraBufs: readonly DeviceBuffer[] = [],
+): void {
   expectShape(`${what} b`, bt, at.rows, at.cols);
   expectShape(`${what} output`, o, at.rows, at.cols);
   const n = at.rows * at.cols;
   const aOut = at.buf === o.buf;
   const bOut = bt.buf === o.buf;
-  ctx.record(spec, undefined, [n, aOut ? 1 : 0, bOut ? 1 : 0, ...extra], [aOut ? ctx.dummy : at.buf, bOut ? ctx.dummy : bt.buf, o.buf], Math.ceil(n / 256));
+  ctx.record(spec, undefined, [n, aOut ? 1 : 0, bOut ? 1 : 0, ...extra], [aOut ? ctx.dummy : at.buf, bOut ? ctx.dummy : bt.buf, o.buf, ...extraBufs], Math.ceil(n / 256));
 }
