@@ -7,7 +7,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { describe: string; load: () => Promise<Command> }> = {
   info: { describe: 'show a GGUF file: architecture, hyper-parameters, tensors', load: async () => (await import('./commands/info.ts')).run },
-  synth: { describe: 'write a random-weight llama/qwen2 GGUF of any shape and type', load: async () => (await import('./commands/synth.ts')).run },
+  synth: { describe: 'write a random-weight llama/qwen2/llama3/gemma2/phi3 GGUF of any shape and type', load: async () => (await import('./commands/synth.ts')).run },
   tokenize: { describe: 'print the token ids of a text', load: async () => (await import('./commands/tokenize.ts')).run },
   detokenize: { describe: 'print the text of token ids', load: async () => (await import('./commands/detokenize.ts')).run },
   generate: { describe: 'generate text from a prompt', load: async () => (await import('./commands/generate.ts')).run },

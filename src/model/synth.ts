@@ -1,6 +1,7 @@
-// Random-weight llama / qwen2 models of any shape and tensor type, written as GGUF files that
-// llama.cpp loads: every hyper-parameter key it expects, its tensor names, and a valid tokenizer
-// (an SPM vocab for llama, a byte-level BPE vocab with merges for qwen2).
+// Random-weight llama / qwen2 / llama3 / gemma2 / phi3 models of any shape and tensor type, written
+// as GGUF files that llama.cpp loads: every hyper-parameter key it expects, its tensor names
+// (synth-archs.ts), and a valid tokenizer (a byte-level BPE vocab with merges for qwen2, an SPM
+// vocab for the others).
 //
 // Weights are seeded pseudo-random (each tensor from its own stream, so a tensor does not depend on
 // the ones before it), roughly normal with std 1/sqrt(row length) so activations stay O(1). The
@@ -15,8 +16,10 @@ import { InvalidRequestError } from '../errors.ts';
 import { GgmlType, GgufValueType, TYPE_LAYOUT, typeName, type GgufTypedValue } from '../gguf/types.ts';
 import { meta, writeGguf, type GgufTensorSpec } from '../gguf/writer.ts';
 import { isSupported, quantizeTensor } from '../quant/registry.ts';
+import { SYNTH_ARCHS, llama3RopeFreqs, type SynthArch } from './synth-archs.ts';
 
-export type SynthArch = 'llama' | 'qwen2';
+export type { SynthArch } from './synth-archs.ts';
+export { SYNTH_ARCHS } from './synth-archs.ts';
 
 export interface SynthOptions {
   readonly arch: SynthArch;
@@ -28,6 +31,10 @@ export interface SynthOptions {
   readonly heads: number;
   /** KV heads (grouped-query attention); defaults to `heads`. */
   readonly kvHeads?: number;
+  /** Head dimension; defaults to dim / heads (Gemma-2-2B: 256 with dim 2304 and 8 heads). */
+  readonly headDim?: number;
+  /** attention.sliding_window of gemma2 / phi3; defaults to the architecture's (4096, 2047). */
+  readonly window?: number;
   /** Feed-forward length. */
   readonly ffn: number;
   /** Vocabulary size, at least 259 (the specials and 256 byte tokens). */
@@ -94,7 +101,6 @@ export function fallbackType(requested: GgmlType, rowLength: number, supported: 
 
 interface ResolvedOptions extends Required<Omit<SynthOptions, 'chatTemplate'>> {
   readonly chatTemplate: string | null;
-  readonly headDim: number;
   readonly kvDim: number;
 }
 
@@ -102,7 +108,7 @@ function resolve(opts: SynthOptions): ResolvedOptions {
   const bad = (why: string): never => {
     throw new InvalidRequestError(`synth: ${why}`);
   };
-  if (opts.arch !== 'llama' && opts.arch !== 'qwen2') bad(`unknown architecture ${String(opts.arch)} (llama or qwen2)`);
+  const spec = Object.hasOwn(SYNTH_ARCHS, opts.arch) ? SYNTH_ARCHS[opts.arch] : bad(`unknown architecture ${String(opts.arch)} (${Object.keys(SYNTH_ARCHS).join(', ')})`);
   const kvHeads = opts.kvHeads ?? opts.heads;
   const ints: [string, number][] = [
     ['dim', opts.dim],
@@ -114,10 +120,17 @@ function resolve(opts: SynthOptions): ResolvedOptions {
     ['ctx', opts.ctx ?? 2048],
   ];
   for (const [k, v] of ints) if (!Number.isSafeInteger(v) || v <= 0) bad(`--${k} must be a positive integer, got ${v}`);
-  if (opts.dim % opts.heads !== 0) bad(`dim ${opts.dim} is not a multiple of heads ${opts.heads}`);
+  if (opts.headDim === undefined && opts.dim % opts.heads !== 0) bad(`dim ${opts.dim} is not a multiple of heads ${opts.heads} (or give --head-dim)`);
   if (opts.heads % kvHeads !== 0) bad(`heads ${opts.heads} is not a multiple of kv-heads ${kvHeads}`);
-  const headDim = opts.dim / opts.heads;
-  if (headDim % 2 !== 0) bad(`head dimension ${headDim} (dim / heads) must be even for RoPE`);
+  const headDim = opts.headDim ?? opts.dim / opts.heads;
+  if (!Number.isSafeInteger(headDim) || headDim <= 0 || headDim % 2 !== 0) bad(`head dimension ${headDim} must be a positive even integer for RoPE`);
+  if (spec.qDimIsDim && headDim * opts.heads !== opts.dim) bad(`${opts.arch} needs heads x head dim = dim (its fused attn_qkv has dim query rows), got ${opts.heads} x ${headDim}`);
+  if (spec.layerCounts && !spec.layerCounts.includes(opts.layers)) {
+    bad(`${opts.arch} with ${opts.layers} layers would not load in llama.cpp (it knows ${spec.layerCounts.join(', ')} layers)`);
+  }
+  const window = opts.window ?? spec.window;
+  if (spec.window > 0 && (!Number.isSafeInteger(window) || window <= 0)) bad(`--window must be a positive integer, got ${window}`);
+  if (spec.window === 0 && opts.window !== undefined) bad(`${opts.arch} has no sliding window`);
   if (opts.vocab < MIN_SYNTH_VOCAB) bad(`vocab ${opts.vocab} is too small: at least ${MIN_SYNTH_VOCAB} (3 specials and 256 byte tokens)`);
   const type = opts.type ?? GgmlType.F16;
   if (!isSupported(type)) bad(`tensor type ${typeName(type)} cannot be written by this build`);
@@ -138,6 +151,7 @@ function resolve(opts: SynthOptions): ResolvedOptions {
     name: opts.name ?? `synth-${opts.arch}-${opts.dim}`,
     chatTemplate: opts.chatTemplate === undefined ? (opts.arch === 'qwen2' ? CHATML_TEMPLATE : null) : opts.chatTemplate,
     headDim,
+    window: spec.window > 0 ? window : 0,
     kvDim: kvHeads * headDim,
   };
 }
@@ -150,6 +164,8 @@ interface Init {
 
 interface PlannedTensor extends GgufTensorSpec {
   readonly init: Init;
+  /** Fixed contents (rope_freqs) instead of random ones. */
+  readonly values?: Float32Array;
 }
 
 /** The tensors of a model in llama.cpp's names, shapes (ggml order) and types. */
@@ -164,24 +180,20 @@ export function synthTensorPlan(opts: SynthOptions): PlannedTensor[] {
   const norm = (name: string): PlannedTensor => ({ name, dims: [o.dim], type: GgmlType.F32, init: { mean: 1, std: 0.1 } });
   const bias = (name: string, n: number): PlannedTensor => ({ name, dims: [n], type: GgmlType.F32, init: { mean: 0, std: 0.1 } });
 
+  const spec = SYNTH_ARCHS[o.arch];
   const plan: PlannedTensor[] = [weight('token_embd.weight', o.dim, o.vocab)];
+  if (spec.ropeFreqs) {
+    const values = llama3RopeFreqs(o.headDim, spec.freqBase);
+    plan.push({ name: 'rope_freqs.weight', dims: [values.length], type: GgmlType.F32, init: { mean: 0, std: 0 }, values });
+  }
   for (let l = 0; l < o.layers; l++) {
-    const b = `blk.${l}`;
-    plan.push(norm(`${b}.attn_norm.weight`));
-    plan.push(weight(`${b}.attn_q.weight`, o.dim, o.dim));
-    if (o.arch === 'qwen2') plan.push(bias(`${b}.attn_q.bias`, o.dim));
-    plan.push(weight(`${b}.attn_k.weight`, o.dim, o.kvDim));
-    if (o.arch === 'qwen2') plan.push(bias(`${b}.attn_k.bias`, o.kvDim));
-    plan.push(weight(`${b}.attn_v.weight`, o.dim, o.kvDim));
-    if (o.arch === 'qwen2') plan.push(bias(`${b}.attn_v.bias`, o.kvDim));
-    plan.push(weight(`${b}.attn_output.weight`, o.dim, o.dim));
-    plan.push(norm(`${b}.ffn_norm.weight`));
-    plan.push(weight(`${b}.ffn_gate.weight`, o.dim, o.ffn));
-    plan.push(weight(`${b}.ffn_up.weight`, o.dim, o.ffn));
-    plan.push(weight(`${b}.ffn_down.weight`, o.ffn, o.dim));
+    for (const t of spec.layer(o)) {
+      const name = `blk.${l}.${t.name}`;
+      plan.push(t.kind === 'weight' ? weight(name, t.cols, t.rows) : t.kind === 'norm' ? norm(name) : bias(name, t.n));
+    }
   }
   plan.push(norm('output_norm.weight'));
-  plan.push(weight('output.weight', o.dim, o.vocab));
+  if (!spec.tied) plan.push(weight('output.weight', o.dim, o.vocab));
   return plan;
 }
 
@@ -289,7 +301,9 @@ export function synthBpeVocab(size: number): SynthVocab {
 }
 
 function synthMetadata(o: ResolvedOptions): [string, GgufTypedValue][] {
-  const a = o.arch;
+  const spec = SYNTH_ARCHS[o.arch];
+  const a = spec.gguf;
+  const bpe = spec.vocab === 'bpe';
   const md: [string, GgufTypedValue][] = [
     ['general.architecture', meta.str(a)],
     ['general.name', meta.str(o.name)],
@@ -301,13 +315,13 @@ function synthMetadata(o: ResolvedOptions): [string, GgufTypedValue][] {
     [`${a}.block_count`, meta.u32(o.layers)],
     [`${a}.attention.head_count`, meta.u32(o.heads)],
     [`${a}.attention.head_count_kv`, meta.u32(o.kvHeads)],
-    [`${a}.rope.freq_base`, meta.f32(a === 'qwen2' ? 1_000_000 : 10_000)],
-    [`${a}.rope.dimension_count`, meta.u32(o.headDim)],
-    [`${a}.attention.layer_norm_rms_epsilon`, meta.f32(a === 'qwen2' ? 1e-6 : 1e-5)],
+    [`${a}.rope.freq_base`, meta.f32(spec.freqBase)],
+    [`${a}.attention.layer_norm_rms_epsilon`, meta.f32(spec.eps)],
+    ...spec.metadata(o).map(([k, v]): [string, GgufTypedValue] => [`${a}.${k}`, v]),
   ];
-  const v = a === 'qwen2' ? synthBpeVocab(o.vocab) : synthSpmVocab(o.vocab);
-  md.push(['tokenizer.ggml.model', meta.str(a === 'qwen2' ? 'gpt2' : 'llama')]);
-  if (a === 'qwen2') md.push(['tokenizer.ggml.pre', meta.str('qwen2')]);
+  const v = bpe ? synthBpeVocab(o.vocab) : synthSpmVocab(o.vocab);
+  md.push(['tokenizer.ggml.model', meta.str(bpe ? 'gpt2' : 'llama')]);
+  if (bpe) md.push(['tokenizer.ggml.pre', meta.str('qwen2')]);
   md.push(['tokenizer.ggml.tokens', meta.array(GgufValueType.STRING, v.tokens)]);
   if (v.scores) md.push(['tokenizer.ggml.scores', meta.array(GgufValueType.FLOAT32, v.scores)]);
   md.push(['tokenizer.ggml.token_type', meta.array(GgufValueType.INT32, v.tokenTypes)]);
@@ -316,7 +330,7 @@ function synthMetadata(o: ResolvedOptions): [string, GgufTypedValue][] {
   md.push(['tokenizer.ggml.eos_token_id', meta.u32(v.eos)]);
   if (v.unk !== undefined) md.push(['tokenizer.ggml.unknown_token_id', meta.u32(v.unk)]);
   if (v.padding !== undefined) md.push(['tokenizer.ggml.padding_token_id', meta.u32(v.padding)]);
-  md.push(['tokenizer.ggml.add_bos_token', meta.bool(a === 'llama')]);
+  md.push(['tokenizer.ggml.add_bos_token', meta.bool(!bpe)]);
   if (o.chatTemplate !== null) md.push(['tokenizer.chat_template', meta.str(o.chatTemplate)]);
   return md;
 }
@@ -371,6 +385,10 @@ function fillNormalish(rng: Sfc32, out: Float32Array, init: Init): void {
 
 /** A tensor's bytes in its type, a bounded number of whole rows at a time. */
 function* tensorChunks(t: PlannedTensor, seed: number): Generator<Uint8Array> {
+  if (t.values) {
+    yield quantizeTensor(t.type, t.values);
+    return;
+  }
   const rng = new Sfc32(tensorSeed(seed, t.name));
   const rowLength = t.dims[0]!;
   const rows = t.dims.slice(1).reduce((a, b) => a * b, 1);

@@ -57,6 +57,32 @@ describe('rocforge synth', () => {
     }
   });
 
+  it('writes gemma2 with its own head dimension and window, and phi3 with fused projections', async () => {
+    const g2 = join(dir, 'g2.gguf');
+    expect((await synth('--arch', 'gemma2', '--dim', '96', '--layers', '26', '--heads', '2', '--kv-heads', '1', '--head-dim', '64', '--ffn', '128', '--vocab', '300', '--window', '32', '-q', '-o', g2)).code).toBe(0);
+    const g = await GgufFile.open(g2);
+    try {
+      expect(g.metadata.get('general.architecture')).toBe('gemma2');
+      expect(g.metadata.get('gemma2.attention.key_length')).toBe(64);
+      expect(g.metadata.get('gemma2.attention.sliding_window')).toBe(32);
+      expect(g.tensor('blk.25.attn_q.weight')).toMatchObject({ dims: [96, 128] });
+      expect(g.tensor('blk.0.post_ffw_norm.weight')).toMatchObject({ dims: [96] });
+      expect(g.tensor('output.weight')).toBeUndefined();
+    } finally {
+      await g.close();
+    }
+    const p3 = join(dir, 'p3.gguf');
+    expect((await synth('--arch', 'phi3', '--dim', '64', '--layers', '1', '--heads', '4', '--kv-heads', '2', '--ffn', '96', '--vocab', '300', '-q', '-o', p3)).code).toBe(0);
+    const p = await GgufFile.open(p3);
+    try {
+      expect(p.metadata.get('phi3.attention.sliding_window')).toBe(2047);
+      expect(p.tensor('blk.0.attn_qkv.weight')).toMatchObject({ dims: [64, 64 + 2 * 32] });
+      expect(p.tensor('blk.0.ffn_up.weight')).toMatchObject({ dims: [64, 192] });
+    } finally {
+      await p.close();
+    }
+  });
+
   it('--quiet prints no progress; --no-chat-template drops the template', async () => {
     const path = join(dir, 'q.gguf');
     const r = await synth('--arch', 'qwen2', '--dim', '64', '--layers', '1', '--heads', '4', '--ffn', '128', '--vocab', '300',
@@ -77,7 +103,7 @@ describe('rocforge synth', () => {
     await expect(run([...base, '--heads', 'four'])).rejects.toThrow(/--heads must be an integer/);
     await expect(run([...base, '--kv-heads', '3'])).rejects.toBeInstanceOf(InvalidRequestError);
     await expect(run([...base.slice(0, -2)])).rejects.toThrow(/-o\/--out is required/);
-    await expect(run(['--arch', 'mamba'])).rejects.toThrow(/--arch must be llama or qwen2/);
+    await expect(run(['--arch', 'mamba'])).rejects.toThrow(/--arch must be llama, qwen2, llama3, gemma2 or phi3/);
     expect((await synth('--help')).out).toMatch(/--kv-heads N/);
   });
 });

@@ -16,6 +16,9 @@ import {
   type SynthOptions,
   type SynthProgress,
 } from '../../src/model/synth.ts';
+import { CpuBackend } from '../../src/backends/cpu/index.ts';
+import { Model } from '../../src/model/model.ts';
+import { llama3RopeFreqs } from '../../src/model/synth-archs.ts';
 import { dequantizeTensor } from '../../src/quant/registry.ts';
 import { missingShared, sharedPath } from '../helpers/shared.ts';
 
@@ -76,6 +79,74 @@ describe('synthetic models match what llama.cpp expects', () => {
       } finally {
         await g.close();
         await ref.close();
+      }
+    });
+  }
+
+  for (const [arch, opts, shared] of [
+    ['llama3', { arch: 'llama3', dim: 256, layers: 4, heads: 8, kvHeads: 2, ffn: 512, vocab: 512, type: GgmlType.F32 }, 'synth-llama3-256.gguf'],
+    ['gemma2', { arch: 'gemma2', dim: 128, layers: 26, heads: 4, kvHeads: 2, ffn: 256, vocab: 512, type: GgmlType.F32, window: 16 }, 'synth-gemma2-128.gguf'],
+    ['phi3', { arch: 'phi3', dim: 256, layers: 4, heads: 8, kvHeads: 8, ffn: 512, vocab: 512, type: GgmlType.F32, window: 16 }, 'synth-phi3-256.gguf'],
+  ] as const) {
+    it.skipIf(missingShared('new-archs', 'models', shared))(`${arch}: same tensors, shapes and hyper-parameters as the llama.cpp-made new-archs/${shared}`, async () => {
+      const g = await synth(`${arch}.gguf`, opts);
+      const ref = await GgufFile.open(sharedPath('new-archs', 'models', shared));
+      try {
+        const shape = (f: GgufFile) => new Map(f.tensors.map((t) => [t.name, `${t.dims.join('x')}:${t.type}`]));
+        expect(shape(g)).toEqual(shape(ref));
+        const gguf = ref.metadata.get('general.architecture') as string;
+        expect(g.metadata.get('general.architecture')).toBe(gguf);
+        for (const key of [...ref.metadata.keys()].filter((k) => k.startsWith(`${gguf}.`))) expect(g.metadata.get(key), key).toEqual(ref.metadata.get(key));
+        expect([...g.metadata.keys()].filter((k) => k.startsWith(`${gguf}.`)).sort()).toEqual([...ref.metadata.keys()].filter((k) => k.startsWith(`${gguf}.`)).sort());
+      } finally {
+        await g.close();
+        await ref.close();
+      }
+    });
+  }
+
+  it.skipIf(missingShared('new-archs', 'models', 'synth-llama3-256.gguf'))("llama3: rope_freqs is Meta's Llama 3 scaling (the shared file's: factor 8, low 1, high 4, original context 8192)", async () => {
+    const ref = await GgufFile.open(sharedPath('new-archs', 'models', 'synth-llama3-256.gguf'));
+    try {
+      expect(Array.from(f32(await ref.readTensor(ref.tensor('rope_freqs.weight')!)))).toEqual(Array.from(llama3RopeFreqs(32, 500000, 8, 1, 4, 8192)));
+    } finally {
+      await ref.close();
+    }
+    // Llama 3.2's factor 32 by default: 1 at high frequencies, 32 at the lowest, smooth between
+    const f = llama3RopeFreqs(64, 500000);
+    expect(f[0]).toBe(1);
+    expect(f[31]).toBe(32);
+    for (let i = 1; i < 32; i++) expect(f[i]).toBeGreaterThanOrEqual(f[i - 1]!);
+  });
+
+  it('refuses shapes llama.cpp would not load: gemma2 layer counts, phi3 attention width, windows where there are none', () => {
+    const base = { out: join(dir, 'bad.gguf'), dim: 128, heads: 4, ffn: 256, vocab: 300 };
+    expect(() => synthTensorPlan({ ...base, arch: 'gemma2', layers: 4 })).toThrow(/gemma2 with 4 layers would not load in llama\.cpp \(it knows 26, 42, 46 layers\)/);
+    expect(() => synthTensorPlan({ ...base, arch: 'phi3', layers: 2, headDim: 64 })).toThrow(/phi3 needs heads x head dim = dim/);
+    expect(() => synthTensorPlan({ ...base, arch: 'llama3', layers: 2, window: 16 })).toThrow(/llama3 has no sliding window/);
+    // gemma2 with its own head dim: q is heads x head dim wide, not dim
+    const plan = synthTensorPlan({ ...base, arch: 'gemma2', layers: 26, heads: 2, kvHeads: 1, headDim: 96 });
+    expect(plan.find((t) => t.name === 'blk.0.attn_q.weight')?.dims).toEqual([128, 192]);
+    expect(plan.find((t) => t.name === 'blk.0.attn_output.weight')?.dims).toEqual([192, 128]);
+    expect(plan.some((t) => t.name === 'output.weight')).toBe(false);
+  });
+
+  for (const arch of ['llama3', 'gemma2', 'phi3'] as const) {
+    it(`${arch}: the written file loads and runs (quantized, greedy tokens from a prompt)`, async () => {
+      const opts = { arch, dim: 64, layers: arch === 'gemma2' ? 26 : 2, heads: 4, kvHeads: 2, ffn: 128, vocab: 300, type: GgmlType.Q8_0, window: arch === 'llama3' ? undefined : 4 };
+      const g = await synth(`${arch}-run.gguf`, opts);
+      const backend = new CpuBackend();
+      try {
+        const model = await Model.load(g, backend);
+        const cache = model.createKvCache(1, 16);
+        const logits = await model.forward({ tokens: Int32Array.of(1, 50, 60, 70, 80, 90), slots: new Int32Array(6), positions: Int32Array.of(0, 1, 2, 3, 4, 5), logitRows: Int32Array.of(5) }, cache);
+        expect(logits.length).toBe(300);
+        expect(logits.every((v) => Number.isFinite(v))).toBe(true);
+        backend.release(cache);
+        model.dispose();
+        expect(backend.memoryInUse()).toBe(0);
+      } finally {
+        await g.close();
       }
     });
   }
