@@ -50,7 +50,7 @@ function pairSection(r: DiffReport, p: PairReport): string {
     .map(
       (t) =>
         `<tr class="${t.nmse > t.threshold ? 'over' : ''}"><td>${layerLabel(t.layer, r.nLayers)}</td><td>${esc(tapLabel(t))}</td>` +
-        `<td class="num">${sci(t.nmse)}</td><td class="num">${sci(t.maxAbs)}</td><td class="num">${sci(t.threshold)}</td><td>${t.caseIndex}</td><td>${t.step === 0 ? 'prefill' : t.step}</td></tr>`,
+        `<td class="num">${sci(t.nmse)}</td><td class="num">${sci(t.maxAbs)}</td><td class="num">${sci(t.threshold)}</td><td class="num">${sci(t.opBound)}</td><td>${t.caseIndex}</td><td>${t.step === 0 ? 'prefill' : t.step}</td></tr>`,
     )
     .join('');
   const strips = r.cases
@@ -71,7 +71,7 @@ logits NMSE max ${sci(s.maxLogitsNmse)}; top-${r.topK} |Δlogprob| max ${sci(s.m
 <p>First failing: <b>${p.firstFailure ? esc(describeFailure(p.firstFailure, r)) : 'none'}</b><br>
 Divergence starts: ${esc(divergenceText(r, p))}</p>
 ${p.ops.length ? chart(r, p) : '<p class="muted">Logits only (taps off): no per-op chart.</p>'}
-${p.ops.length ? `<h3>Worst tensors (worst of all steps)</h3><table class="grid"><tr><th>layer</th><th>tensor</th><th>NMSE</th><th>max |err|</th><th>bound</th><th>case</th><th>step</th></tr>${rows}</table>` : ''}
+${p.ops.length ? `<h3>Worst tensors (worst of all steps)</h3><table class="grid"><tr><th>layer</th><th>tensor</th><th>NMSE</th><th>max |err|</th><th>bound</th><th>op bound</th><th>case</th><th>step</th></tr>${rows}</table>` : ''}
 <h3>Steps (green: same greedy token, amber: differs at a near tie, red: differs)</h3><table>${strips}</table>`;
 }
 
