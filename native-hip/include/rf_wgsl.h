@@ -124,6 +124,23 @@ template <class T> RF_INLINE vec4<T> select(vec4<T> f, vec4<T> t, vec4<bool> c) 
 RF_INLINE f32 dot(vec4<f32> a, vec4<f32> b) { return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w; }
 RF_INLINE f32 dot(vec2<f32> a, vec2<f32> b) { return a.x * b.x + a.y * b.y; }
 
+// pack4xI8 / dot4I8Packed (WGSL's packed_4x8_integer_dot_product): four i8 in a u32, byte c =
+// element c; the dot of two such words as i32. dot4I8Packed is the native dp4a where the GPU has it.
+RF_INLINE u32 pack4xI8(vec4<i32> v) {
+  return (bitcast<u32>(v.x) & 0xFFu) | ((bitcast<u32>(v.y) & 0xFFu) << 8u) | ((bitcast<u32>(v.z) & 0xFFu) << 16u) |
+         (bitcast<u32>(v.w) << 24u);
+}
+RF_INLINE i32 dot4I8Packed(u32 a, u32 b) {
+#if RF_CUDA
+  return __dp4a(bitcast<i32>(a), bitcast<i32>(b), 0);
+#elif defined(__gfx906__) || defined(__gfx908__) || defined(__gfx90a__) || defined(__gfx940__) || defined(__gfx941__) || defined(__gfx942__)
+  return __builtin_amdgcn_sdot4(bitcast<i32>(a), bitcast<i32>(b), 0, false);
+#else
+  const i32 x = bitcast<i32>(a), y = bitcast<i32>(b);
+  return (x << 24 >> 24) * (y << 24 >> 24) + (x << 16 >> 24) * (y << 16 >> 24) + (x << 8 >> 24) * (y << 8 >> 24) + (x >> 24) * (y >> 24);
+#endif
+}
+
 // WGSL's round(): to the nearest integer, ties to even.
 RF_INLINE f32 round_even(f32 x) { return rintf(x); }
 

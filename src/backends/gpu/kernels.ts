@@ -35,6 +35,7 @@ function k(name: string, bindings: BindingKind[], o: { reduce?: boolean; dequant
 export const KERNELS = {
   getRows: k('get_rows', ['read', 'read', 'rw'], { dequant: true }),
   matvec: k('matvec', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true }),
+  matvecQ8: k('matvec_q8', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true }),
   matvecXr: k('matvec_xr', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true, includes: ['half.wgsl', 'exact.wgsl'] }),
   matvecExact: k('matvec_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl'] }),
   matvecQ8Exact: k('matvec_q8_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl', 'q8-dot.wgsl'] }),

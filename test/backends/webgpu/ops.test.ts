@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Backend } from '../../../src/backends/backend.ts';
 import type { WebGpuBackend } from '../../../src/backends/webgpu/index.ts';
 import { NMSE_THRESHOLDS } from '../../../src/diff/thresholds.ts';
-import { GgmlType } from '../../../src/gguf/types.ts';
+import { GgmlType, typeName } from '../../../src/gguf/types.ts';
 import { indexOf, pack, tensorOf, weightOf } from './build.ts';
 import { differential, randomArray, rng } from './differential.ts';
 import { gpuPresent, openGpu } from './gpu.ts';
@@ -217,6 +217,32 @@ describe.skipIf(!present)('webgpu ops vs the CPU reference', () => {
       }
     }
   });
+
+  it(`matvec_q8 (legacy 32-block weights against Q8 blocks of x, 1..8 rows, bias, both reductions) NMSE <= ${NMSE_THRESHOLDS.matmulQuantized}`, async () => {
+    const rnd = rng(seeded('matvec_q8'));
+    const cases = [
+      [GgmlType.Q4_0, 2112, 8],
+      [GgmlType.Q4_1, 96, 3],
+      [GgmlType.Q5_0, 64, 1],
+      [GgmlType.Q5_1, 160, 1],
+      [GgmlType.Q8_0, 2080, 1],
+      [GgmlType.IQ4_NL, 32, 1],
+    ] as const;
+    for (const g of gpus) {
+      for (const [type, cols, rows] of cases) {
+        const w = pack(type, randomArray(13 * cols, rnd));
+        const x = randomArray(rows * cols, rnd, 4);
+        const bias = randomArray(13, rnd);
+        const r = await differential(g.b, async (b, track) => {
+          const out = track(b.createTensor(rows, 13));
+          const bt = await weightOf(b, track, 'bias', GgmlType.F32, 1, 13, pack(GgmlType.F32, bias));
+          b.matmul(await weightOf(b, track, 'w', type, 13, cols, w), tensorOf(b, track, rows, cols, x), out, bt);
+          return { out };
+        });
+        expect(r.nmse, `${g.label} ${typeName(type)} rows ${rows} cols ${cols}`).toBeLessThanOrEqual(NMSE_THRESHOLDS.matmulQuantized);
+      }
+    }
+  }, 600_000); // lavapipe compiles a pipeline per weight type and row count
 
   it('matvec with workgroup-memory reductions matches the CPU reference (Q4_K, Q8_0, F16)', async () => {
     const fallback = gpus[1]!.b;

@@ -60,6 +60,16 @@ export function matmul(ctx: OpContext, w: GpuWeight, xt: GpuTensor, o: GpuTensor
     }
     return;
   }
+  // Decode (a few rows) of a legacy 32-block weight: x quantized to Q8 blocks once (cached, like
+  // act_round's copy, whose values are the same), integer block dots (matvec_q8).
+  if (!exact && xt.rows <= MATVEC_MAX_ROWS && legacyKernelKind(w.storedType, false, w.rows) !== undefined && w.cols % 32 === 0) {
+    const xq = quantizedActivations(ctx, xt, 32);
+    for (const part of w.parts) {
+      const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias];
+      ctx.record(KERNELS.matvecQ8, w.storedType, params, [part.buf, xq, o.buf, biasBuf], Math.ceil(part.rows / MATVEC_ROWS_PER_GROUP), xt.rows);
+    }
+    return;
+  }
   // Decode of one row with f16/bf16/q8_0 rounding: round inside the matvec (no extra dispatch),
   // unless a rounded copy of x is already at hand.
   const mode = actRoundMode(w.type);
