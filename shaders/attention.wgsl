@@ -1,15 +1,20 @@
 // attention: causal GQA attention of each q row over its slot's cached positions 0..pos.
-// One workgroup per (row, head) streams over the keys in chunks of WG positions; no score matrix
-// is materialized. Two passes, so that the normalized probabilities can be rounded to f16 as
-// llama.cpp does (it multiplies f16 probabilities with the f16 V cache; q is rounded to f16 too):
-//   1. scores s_j = scale * q·k_j; running max m and running sum l of exp(s_j - m) (online softmax)
-//   2. scores again; p_j = f16(exp(s_j - m) / l); the WG threads split into WG / (head_dim / 2)
-//      groups, thread (g, d) accumulating dimension pair d over the positions j = g mod groups of
-//      each chunk (so every thread works in decode); the groups' sums are added at the end.
+// One workgroup per (row, head) streams over the keys in chunks of WG positions in ONE pass
+// (online softmax, as flash attention does): no score matrix is materialized and no score is
+// computed twice. Per chunk:
+//   1. thread j scores position c + j: s_j = scale * q·k_j (q rounded to f16, as llama.cpp does),
+//      with four independent partial sums so that its key's loads are in flight together;
+//   2. the chunk's max m_new (wg_max), p_j = exp(s_j - m_new) into workgroup memory, the running
+//      normalizer l = l * exp(m - m_new) + wg_sum(p);
+//   3. the WG threads split into WG / (head_dim / 2) groups, thread (g, d) adding p_j * v_j for
+//      dimension pair d over the positions j = g mod groups of the chunk, four positions' loads at
+//      a time; its accumulator is first rescaled by exp(m - m_new).
+// At the end the groups' sums are added and divided by l. The probabilities stay in f32 (llama.cpp's
+// CPU path rounds them to f16): fast numerics, within the NMSE table.
 // The cache is f16 pairs in u32 words (see kv_store.wgsl); head_dim is even. softcap != 0 caps each
 // score as softcap * tanh(s * softcap_inv) before the scale; window != 0 starts the row at position
 // p at cell p - window + 1 (both in f32 here; attention_exact replays llama.cpp).
-// needs: a reduction (wg_sum, wg_max), common/half.wgsl (round_f16, round_f16x2)
+// needs: a reduction (wg_sum, wg_max), common/half.wgsl (round_f16x2)
 struct Params {
   rows: u32,
   n_heads: u32,
@@ -40,8 +45,19 @@ var<workgroup> acc_sh: array<vec2<f32>, WG>;
 var<workgroup> n_sh: u32;
 
 fn score(kb: u32, hp: u32) -> f32 {
-  var s = 0.0;
-  for (var d = 0u; d < hp; d++) { s += dot(q_sh[d], unpack2x16float(KC[kb + d])); }
+  var s0 = 0.0;
+  var s1 = 0.0;
+  var s2 = 0.0;
+  var s3 = 0.0;
+  var d = 0u;
+  for (; d + 4u <= hp; d += 4u) {
+    s0 += dot(q_sh[d], unpack2x16float(KC[kb + d]));
+    s1 += dot(q_sh[d + 1u], unpack2x16float(KC[kb + d + 1u]));
+    s2 += dot(q_sh[d + 2u], unpack2x16float(KC[kb + d + 2u]));
+    s3 += dot(q_sh[d + 3u], unpack2x16float(KC[kb + d + 3u]));
+  }
+  for (; d < hp; d++) { s0 += dot(q_sh[d], unpack2x16float(KC[kb + d])); }
+  var s = (s0 + s1) + (s2 + s3);
   if (P.softcap != 0.0) {
     // tanh through exp of a non-positive argument: no overflow for any score
     let y = s * P.softcap_inv;
@@ -70,9 +86,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var first = 0u;
   if (P.window != 0u && n > P.window) { first = n - P.window; }
 
-  // Pass 1: softmax max and normalizer.
+  let groups = WG / hp;
+  let d = lid % hp;
+  let g = lid / hp;
   var m = -1e30;
   var l = 0.0;
+  var acc = vec2<f32>(0.0);
   for (var c = first; c < n; c += WG) {
     let j = c + lid;
     var s = -3.0e38;
@@ -80,34 +99,39 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let m_new = max(m, wg_max(s));
     var p = 0.0;
     if (j < n) { p = exp(s - m_new); }
-    l = l * exp(m - m_new) + wg_sum(p);
+    let alpha = exp(m - m_new);
+    l = l * alpha + wg_sum(p); // wg_sum's barriers also order the p_sh writes below after the last chunk's reads
     m = m_new;
-  }
-
-  // Pass 2: weighted sum of values.
-  let groups = WG / hp;
-  let d = lid % hp;
-  let g = lid / hp;
-  var acc = vec2<f32>(0.0);
-  for (var c = first; c < n; c += WG) {
-    let j = c + lid;
-    var p = 0.0;
-    if (j < n) { p = round_f16(exp(score(base + j * kvp, hp) - m) / l); }
     p_sh[lid] = p;
     workgroupBarrier();
     let cn = min(WG, n - c);
     if (g < groups) {
-      for (var jj = g; jj < cn; jj += groups) {
-        acc += p_sh[jj] * unpack2x16float(VC[base + (c + jj) * kvp + d]);
+      var a0 = vec2<f32>(0.0);
+      var a1 = vec2<f32>(0.0);
+      var a2 = vec2<f32>(0.0);
+      var a3 = vec2<f32>(0.0);
+      let vb = base + c * kvp + d;
+      var jj = g;
+      for (; jj + 3u * groups < cn; jj += 4u * groups) {
+        let v0 = VC[vb + jj * kvp];
+        let v1 = VC[vb + (jj + groups) * kvp];
+        let v2 = VC[vb + (jj + 2u * groups) * kvp];
+        let v3 = VC[vb + (jj + 3u * groups) * kvp];
+        a0 += p_sh[jj] * unpack2x16float(v0);
+        a1 += p_sh[jj + groups] * unpack2x16float(v1);
+        a2 += p_sh[jj + 2u * groups] * unpack2x16float(v2);
+        a3 += p_sh[jj + 3u * groups] * unpack2x16float(v3);
       }
+      for (; jj < cn; jj += groups) { a0 += p_sh[jj] * unpack2x16float(VC[vb + jj * kvp]); }
+      acc = acc * alpha + ((a0 + a1) + (a2 + a3));
     }
-    workgroupBarrier(); // p_sh is rewritten by the next chunk
   }
   acc_sh[lid] = acc;
   workgroupBarrier();
   if (lid < hp) {
     var sum = acc_sh[lid];
     for (var k = 1u; k < groups; k++) { sum += acc_sh[k * hp + lid]; }
+    sum = sum / l;
     let ob = r * P.n_heads * P.head_dim + h * P.head_dim;
     OUT[ob + 2u * lid] = sum.x;
     OUT[ob + 2u * lid + 1u] = sum.y;

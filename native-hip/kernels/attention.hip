@@ -24,8 +24,19 @@ struct Params {
 constexpr u32 MAX_HEAD_DIM = 256u;
 
 RF_INLINE f32 score(const u32* __restrict__ KC, const vec2<f32>* q_sh, const Params& P, u32 kb, u32 hp) {
-  f32 s = 0.0f;
-  for (u32 d = 0u; d < hp; d++) { s += dot(q_sh[d], unpack2x16float(KC[kb + d])); }
+  f32 s0 = 0.0f;
+  f32 s1 = 0.0f;
+  f32 s2 = 0.0f;
+  f32 s3 = 0.0f;
+  u32 d = 0u;
+  for (; d + 4u <= hp; d += 4u) {
+    s0 += dot(q_sh[d], unpack2x16float(KC[kb + d]));
+    s1 += dot(q_sh[d + 1u], unpack2x16float(KC[kb + d + 1u]));
+    s2 += dot(q_sh[d + 2u], unpack2x16float(KC[kb + d + 2u]));
+    s3 += dot(q_sh[d + 3u], unpack2x16float(KC[kb + d + 3u]));
+  }
+  for (; d < hp; d++) { s0 += dot(q_sh[d], unpack2x16float(KC[kb + d])); }
+  f32 s = (s0 + s1) + (s2 + s3);
   if (P.softcap != 0.0f) {
     // tanh through exp of a non-positive argument: no overflow for any score
     const f32 y = s * P.softcap_inv;
@@ -65,9 +76,12 @@ __global__ void __launch_bounds__(RF_MAX_WG) attention_main(const Params P, cons
   u32 first = 0u;
   if (P.window != 0u && n > P.window) { first = n - P.window; }
 
-  // Pass 1: softmax max and normalizer.
+  const u32 groups = WG / hp;
+  const u32 d = lid % hp;
+  const u32 g = lid / hp;
   f32 m = -1e30f;
   f32 l = 0.0f;
+  vec2<f32> acc = vec2<f32>(0.0f);
   for (u32 c = first; c < n; c += WG) {
     const u32 j = c + lid;
     f32 s = -3.0e38f;
@@ -75,34 +89,39 @@ __global__ void __launch_bounds__(RF_MAX_WG) attention_main(const Params P, cons
     const f32 m_new = fmaxf(m, RED::wg_max(s));
     f32 p = 0.0f;
     if (j < n) { p = expf(s - m_new); }
-    l = l * expf(m - m_new) + RED::wg_sum(p);
+    const f32 alpha = expf(m - m_new);
+    l = l * alpha + RED::wg_sum(p); // wg_sum's barriers also order the p_sh writes below after the last chunk's reads
     m = m_new;
-  }
-
-  // Pass 2: weighted sum of values.
-  const u32 groups = WG / hp;
-  const u32 d = lid % hp;
-  const u32 g = lid / hp;
-  vec2<f32> acc = vec2<f32>(0.0f);
-  for (u32 c = first; c < n; c += WG) {
-    const u32 j = c + lid;
-    f32 p = 0.0f;
-    if (j < n) { p = round_f16(expf(score(KC, q_sh, P, base + j * kvp, hp) - m) / l); }
     p_sh[lid] = p;
     workgroupBarrier();
     const u32 cn = min(WG, n - c);
     if (g < groups) {
-      for (u32 jj = g; jj < cn; jj += groups) {
-        acc += p_sh[jj] * unpack2x16float(VC[base + (c + jj) * kvp + d]);
+      vec2<f32> a0 = vec2<f32>(0.0f);
+      vec2<f32> a1 = vec2<f32>(0.0f);
+      vec2<f32> a2 = vec2<f32>(0.0f);
+      vec2<f32> a3 = vec2<f32>(0.0f);
+      const u32 vb = base + c * kvp + d;
+      u32 jj = g;
+      for (; jj + 3u * groups < cn; jj += 4u * groups) {
+        const u32 v0 = VC[vb + jj * kvp];
+        const u32 v1 = VC[vb + (jj + groups) * kvp];
+        const u32 v2 = VC[vb + (jj + 2u * groups) * kvp];
+        const u32 v3 = VC[vb + (jj + 3u * groups) * kvp];
+        a0 += p_sh[jj] * unpack2x16float(v0);
+        a1 += p_sh[jj + groups] * unpack2x16float(v1);
+        a2 += p_sh[jj + 2u * groups] * unpack2x16float(v2);
+        a3 += p_sh[jj + 3u * groups] * unpack2x16float(v3);
       }
+      for (; jj < cn; jj += groups) { a0 += p_sh[jj] * unpack2x16float(VC[vb + jj * kvp]); }
+      acc = acc * alpha + ((a0 + a1) + (a2 + a3));
     }
-    workgroupBarrier(); // p_sh is rewritten by the next chunk
   }
   acc_sh[lid] = acc;
   workgroupBarrier();
   if (lid < hp) {
     vec2<f32> sum = acc_sh[lid];
     for (u32 k = 1u; k < groups; k++) { sum += acc_sh[k * hp + lid]; }
+    sum = sum / l;
     const u32 ob = r * P.n_heads * P.head_dim + h * P.head_dim;
     OUT[ob + 2u * lid] = sum.x;
     OUT[ob + 2u * lid + 1u] = sum.y;
