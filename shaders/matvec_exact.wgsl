@@ -9,7 +9,8 @@
 //          added in double, leftovers in double;
 //   kind 4 tinyBLAS BF16 (batches, k % 32 == 0): 16 vdpbf16ps lanes, one reduction.
 // One workgroup of 64 invocations per output: invocation j is SIMD lane j. A dispatch covers x rows
-// row_lo.. of one kind (the host splits a batch into runs of rows that take the same kernel).
+// row_lo..row_lo+rows-1 of one kind (the host splits a batch into runs of rows that take the same
+// kernel); workgroups past rows x w_rows (a grid spilling into y) do nothing.
 // needs: a dequant type (dq1), common/exact.wgsl
 struct Params {
   cols: u32,
@@ -20,6 +21,7 @@ struct Params {
   has_bias: u32,
   kind: u32,
   row_lo: u32,
+  rows: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -41,6 +43,7 @@ fn lanes16(o: u32) -> array<f32, 16> {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) j: u32) {
   exact_init(nwg);
   let task = wid.x + wid.y * nwg.x;
+  if (task >= P.rows * P.w_rows) { return; }
   let o = task % P.w_rows;
   let r = P.row_lo + task / P.w_rows;
   let n = P.cols;

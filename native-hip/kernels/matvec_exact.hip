@@ -15,7 +15,8 @@
 //          added in double, leftovers in double;
 //   kind 4 tinyBLAS BF16 (batches, k % 32 == 0): 16 vdpbf16ps lanes, one reduction.
 // One workgroup of 64 invocations per output: invocation j is SIMD lane j. A dispatch covers x rows
-// row_lo.. of one kind (the host splits a batch into runs of rows that take the same kernel).
+// row_lo..row_lo+rows-1 of one kind (the host splits a batch into runs of rows that take the same
+// kernel); workgroups past rows x w_rows (a grid spilling into y) do nothing.
 #include "rf_launch.h"
 #include "rf_wgsl.h"
 #include "rf_dequant.h"
@@ -31,6 +32,7 @@ struct Params {
   u32 has_bias;
   u32 kind;
   u32 row_lo;
+  u32 rows;
 };
 
 __shared__ f32 lanes[64];
@@ -51,6 +53,7 @@ __global__ void matvec_exact_main(const Params P, const u32* __restrict__ W, con
   const u32 j = local_invocation_index();
   exact_init();
   const u32 task = wid.x + wid.y * nwg.x;
+  if (task >= P.rows * P.w_rows) { return; }
   const u32 o = task % P.w_rows;
   const u32 r = P.row_lo + task / P.w_rows;
   const u32 n = P.cols;

@@ -55,7 +55,7 @@ export function matmul(ctx: OpContext, w: GpuWeight, xt: GpuTensor, o: GpuTensor
     for (const run of ctx.runs(xt.rows)) {
       const kind = floatKernelKind(w.type, run.batched ? 2 : 1, w.cols)!;
       for (const part of w.parts) {
-        ctx.record(KERNELS.matvecExact, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo], [part.buf, xBuf, o.buf, biasBuf], run.n * part.rows);
+        ctx.record(KERNELS.matvecExact, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo, run.n], [part.buf, xBuf, o.buf, biasBuf], run.n * part.rows);
       }
     }
     return;
