@@ -97,10 +97,10 @@ describe.skipIf(!present)('hip fast kernels vs the CPU reference', () => {
       );
     });
 
-    it(`matvec rounding x in shared memory and plain matvec (${flavour} reductions), NMSE <= ${NMSE_THRESHOLDS.matmulQuantized}`, async () => {
+    it(`matvec rounding x in shared memory, plain matvec and matvec_q8 (legacy types against Q8 blocks of x; 1, 3 and 8 rows) (${flavour} reductions), NMSE <= ${NMSE_THRESHOLDS.matmulQuantized}`, async () => {
       const rnd = rng(seeded(`matvec ${flavour}`));
-      for (const [type, cols] of [[GgmlType.F16, 77], [GgmlType.BF16, 2048], [GgmlType.Q4_0, 2048], [GgmlType.Q5_1, 96], [GgmlType.Q8_0, 2080], [GgmlType.Q4_K, 512], [GgmlType.IQ4_NL, 512]] as const) {
-        for (const rows of [1, 3]) {
+      for (const [type, cols] of [[GgmlType.F16, 77], [GgmlType.BF16, 2048], [GgmlType.Q4_0, 2048], [GgmlType.Q4_0, 8192], [GgmlType.Q4_1, 160], [GgmlType.Q5_0, 2112], [GgmlType.Q5_1, 96], [GgmlType.Q8_0, 2080], [GgmlType.Q4_K, 512], [GgmlType.IQ4_NL, 512]] as const) {
+        for (const rows of [1, 3, 8]) {
           const w = pack(type, randomArray(37 * cols, rnd));
           const x = randomArray(rows * cols, rnd, 4);
           const r = await differential(gpu(), async (b, track) => {
