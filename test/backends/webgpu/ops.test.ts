@@ -244,6 +244,20 @@ describe.skipIf(!present)('webgpu ops vs the CPU reference', () => {
     }
   }, 600_000); // lavapipe compiles a pipeline per weight type and row count
 
+  it(`tiled matmul past 8 rows over x rounded to Q8_0 values (act_round, 8 invocations per block) NMSE <= ${NMSE_THRESHOLDS.matmulQuantized}`, async () => {
+    const rnd = rng(seeded('act_round q8_0'));
+    for (const [type, cols, rows] of [[GgmlType.Q4_0, 96, 33], [GgmlType.Q8_0, 160, 9], [GgmlType.IQ4_NL, 64, 65]] as const) {
+      const w = pack(type, randomArray(21 * cols, rnd));
+      const x = randomArray(rows * cols, rnd, 4);
+      const r = await differential(gpus[0]!.b, async (b, track) => {
+        const out = track(b.createTensor(rows, 21));
+        b.matmul(await weightOf(b, track, 'w', type, 21, cols, w), tensorOf(b, track, rows, cols, x), out);
+        return { out };
+      });
+      expect(r.nmse, `${typeName(type)} rows ${rows} cols ${cols}`).toBeLessThanOrEqual(NMSE_THRESHOLDS.matmulQuantized);
+    }
+  }, 300_000);
+
   it('matvec with workgroup-memory reductions matches the CPU reference (Q4_K, Q8_0, F16)', async () => {
     const fallback = gpus[1]!.b;
     const rnd = rng(seeded('matvec fallback'));

@@ -4,7 +4,7 @@
 import type { GgmlType } from '../../../gguf/types.ts';
 import { Q8_COPY, Q8K_COPY } from '../activation-copies.ts';
 import type { DeviceBuffer } from '../executor.ts';
-import { actRoundBlock, actRoundMode } from '../kernel-choice.ts';
+import { ACT_ROUND_Q8, actRoundBlock, actRoundMode } from '../kernel-choice.ts';
 import { KERNELS, Q8_BLOCK_WORDS, Q8K_BLOCK_WORDS } from '../kernels.ts';
 import type { GpuTensor } from '../resources.ts';
 import type { OpContext } from './context.ts';
@@ -18,7 +18,9 @@ export function roundedActivations(ctx: OpContext, x: GpuTensor, type: GgmlType)
   if (n % block !== 0) throw new RangeError(`matmul: activations of ${n} values do not split into blocks of ${block}`);
   const copy = ctx.copies.get(x.buf, mode, x.buf.size, `rounded x ${mode}`);
   if (!copy.fresh) {
-    ctx.record(KERNELS.actRound, undefined, [n / block, mode], [x.buf, copy.buf], Math.ceil(n / block / 64));
+    // act_round.wgsl runs 8 invocations per q8_0 block, one per block otherwise.
+    const invocations = mode === ACT_ROUND_Q8 ? (n / block) * 8 : n / block;
+    ctx.record(KERNELS.actRound, undefined, [n / block, mode], [x.buf, copy.buf], Math.ceil(invocations / 64));
     copy.fresh = true;
   }
   return copy.buf;
