@@ -1,6 +1,7 @@
 // The backend interface: the small set of ops the model graph is written against.
 // Each op has a CPU implementation (src/backends/cpu/), a WGSL shader (shaders/<op>.wgsl) and a
-// HIP kernel (native-hip/kernels/<op>.hip) of the same name.
+// HIP kernel (native-hip/kernels/<op>.hip) of the same name; geglu shares swiglu's kernel (its gelu
+// mode) and softcap scale's.
 //
 // Conventions
 // - Tensors are f32, row-major [rows, cols]; a row is one token (a batch of tokens = a batch of rows).
