@@ -1,8 +1,9 @@
 // Twin of shaders/matvec_q8.wgsl: dot4I8Packed is the native dp4a (rf_wgsl.h); Q4_0 and Q8_0 form
-// the packed quants of wpack straight from the block's words (the same bits as pack4xI8(qi4)); the
-// block loop is unrolled by 2 (the same sums in the same order). Bindings as pointers, the dequant
-// helpers take W first; the weight type (DQ), the reduction flavour (RED) and NX are template
-// parameters. The WGSL override WG is the launch's block size (default 64).
+// the packed quants of wpack straight from the block's words, loaded without a branch per word
+// (the same bits as pack4xI8(qi4)); the block loop is unrolled by 2 (the same sums in the same
+// order). Bindings as pointers, the dequant helpers take W first; the weight type (DQ), the
+// reduction flavour (RED) and NX are template parameters. The WGSL override WG is the launch's
+// block size (default 64).
 //
 // matvec_q8: fast decode matvec for the legacy 32-blocks (Q4_0 Q4_1 Q5_0 Q5_1 Q8_0 IQ4_NL) against
 // x quantized to Q8 blocks by q8_quant (the same quants and scales as act_round's q8_0 mode, which
@@ -30,18 +31,37 @@ struct Params {
 
 constexpr u32 NR = 4u;
 
+// N consecutive words from byte c (c even), as ld_u32 reads them, without a branch per word: neighbouring
+// blocks alternate between 4- and 2-byte alignment, so ld_u32's branch would split every warp. The
+// aligned case loads its last word twice instead of the word past it (which ld_u32 reads too).
+template <u32 N> RF_INLINE array<u32, N> ld_words(const u32* W, u32 c) {
+  const u32 a = c >> 2u;
+  const u32 sh = (c & 2u) * 8u;
+  array<u32, N + 1u> v;
+#pragma unroll
+  for (u32 i = 0u; i < N; i++) { v[i] = W[a + i]; }
+  v[N] = W[a + N - 1u + (sh >> 4u)];
+  array<u32, N> q;
+#pragma unroll
+  for (u32 i = 0u; i < N; i++) { q[i] = sh == 0u ? v[i] : ((v[i] >> 16u) | (v[i + 1u] << 16u)); }
+  return q;
+}
+
 // The block at byte b as 8 words of packed i8 quants (elements 4w..4w+3 in word w), as XQ holds x.
 template <class DQ> RF_INLINE array<u32, 8> wpack(const u32* W, u32 b) {
   array<u32, 8> q;
   if constexpr (DQ::TYPE == Q4_0::TYPE) {
     // Nibbles n in 0..15 to the i8 n - 8 bytewise: n + 0x78 stays below 0x100, ^ 0x80 subtracts 0x80.
+    const array<u32, 4> v = ld_words<4u>(W, b + 2u);
+#pragma unroll
     for (u32 w = 0u; w < 4u; w++) {
-      const u32 v = ld_u32(W, b + 2u + 4u * w);
-      q[w] = ((v & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
-      q[w + 4u] = (((v >> 4u) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+      q[w] = ((v[w] & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
+      q[w + 4u] = (((v[w] >> 4u) & 0x0F0F0F0Fu) + 0x78787878u) ^ 0x80808080u;
     }
   } else if constexpr (DQ::TYPE == Q8_0::TYPE) {
-    for (u32 w = 0u; w < 8u; w++) { q[w] = ld_u32(W, b + 2u + 4u * w); }
+    const array<u32, 8> v = ld_words<8u>(W, b + 2u);
+#pragma unroll
+    for (u32 w = 0u; w < 8u; w++) { q[w] = v[w]; }
   } else {
     for (u32 w = 0u; w < 8u; w++) { q[w] = pack4xI8(DQ::qi4(W, b, 4u * w)); }
   }
