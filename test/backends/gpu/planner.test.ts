@@ -93,7 +93,7 @@ describe('GPU op planning', () => {
     ]);
   });
 
-  it('takes the serial exact kernels on software devices, and the f32 kernels without exact numerics', async () => {
+  it('takes the serial exact kernels on software devices, and the fast kernels without exact numerics', async () => {
     const soft = setup({}, true);
     const x = soft.b.createTensor(1, 256);
     const o = soft.b.createTensor(1, 8);
@@ -105,7 +105,8 @@ describe('GPU op planning', () => {
     const xs = fast.b.createTensor(9, 64);
     fast.b.matmul(w, fast.b.createTensor(1, 64), fast.b.createTensor(1, 16));
     fast.b.matmul(w, xs, fast.b.createTensor(9, 16));
-    expect(fast.ex.take()).toEqual(['act_round', 'matvec Q8_0', 'act_round', 'matmul Q8_0']);
+    // Up to 8 rows: x quantized to Q8 blocks, integer block dots; past 8: x rounded in f32, tiled.
+    expect(fast.ex.take()).toEqual(['q8_quant', 'matvec_q8 Q8_0', 'act_round', 'matmul Q8_0']);
   });
 
   it('lays a large grid over x up to 65535 workgroups and the rest over y', () => {
