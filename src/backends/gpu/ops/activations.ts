@@ -36,7 +36,9 @@ export function quantizedActivations(ctx: OpContext, x: GpuTensor, block: 32 | 2
   const words = block === 32 ? Q8_BLOCK_WORDS : Q8K_BLOCK_WORDS;
   const copy = ctx.copies.get(x.buf, block === 32 ? Q8_COPY : Q8K_COPY, (n / block) * words * 4, `q8 x ${block}`);
   if (!copy.fresh) {
-    ctx.record(block === 32 ? KERNELS.q8Quant : KERNELS.q8kQuant, undefined, [n / block], [x.buf, copy.buf], Math.ceil(n / block / 64));
+    // q8_quant.wgsl runs 8 invocations per block, q8k_quant.wgsl one.
+    const invocations = block === 32 ? (n / block) * 8 : n / block;
+    ctx.record(block === 32 ? KERNELS.q8Quant : KERNELS.q8kQuant, undefined, [n / block], [x.buf, copy.buf], Math.ceil(invocations / 64));
     copy.fresh = true;
   }
   return copy.buf;
