@@ -47,6 +47,7 @@ export const KERNELS = {
   q8kQuant: k('q8k_quant', ['read', 'rw'], { includes: ['exact.wgsl'] }),
   matmul: k('matmul', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null }),
   rmsNorm: k('rmsnorm', ['read', 'read', 'rw'], { wg: 256, includes: ['exact.wgsl'] }),
+  rmsNormQ8: k('rmsnorm_q8', ['read', 'read', 'rw', 'rw'], { wg: 256, includes: ['exact.wgsl'] }),
   rope: k('rope', ['rw', 'rw', 'read', 'read'], { includes: ['exact.wgsl'] }),
   kvStore: k('kv_store', ['read', 'read', 'read', 'read', 'rw', 'rw']),
   attention: k('attention', ['read', 'read', 'read', 'read', 'read', 'rw'], { reduce: true, wg: 256, includes: ['half.wgsl'] }),

@@ -107,6 +107,16 @@ describe('GPU op planning', () => {
     fast.b.matmul(w, xs, fast.b.createTensor(9, 16));
     // Up to 8 rows: x quantized to Q8 blocks, integer block dots; past 8: x rounded in f32, tiled.
     expect(fast.ex.take()).toEqual(['q8_quant', 'matvec_q8 Q8_0', 'act_round', 'matmul Q8_0']);
+    // A decode row normalized in fast numerics brings its Q8 copy along: no q8_quant before the
+    // matvecs that read it, until the row is written again.
+    const norm = await fast.b.uploadWeight('norm', GgmlType.F32, 1, 64, new Uint8Array(64 * 4));
+    const h = fast.b.createTensor(1, 64);
+    fast.b.rmsNorm(h, norm, 1e-5, h);
+    fast.b.matmul(w, h, fast.b.createTensor(1, 16));
+    fast.b.matmul(w, h, fast.b.createTensor(1, 16));
+    fast.b.add(h, h, h);
+    fast.b.matmul(w, h, fast.b.createTensor(1, 16));
+    expect(fast.ex.take()).toEqual(['rmsnorm_q8', 'matvec_q8 Q8_0', 'matvec_q8 Q8_0', 'add', 'q8_quant', 'matvec_q8 Q8_0']);
   });
 
   it('lays a large grid over x up to 65535 workgroups and the rest over y', () => {

@@ -112,6 +112,24 @@ describe.skipIf(!present)('hip fast kernels vs the CPU reference', () => {
         }
       }
     });
+    it(`rmsNorm of decode rows writes the Q8 copy the next matvecs read (rmsnorm_q8; ${flavour} reductions): norm bit-identical, matvec NMSE <= ${NMSE_THRESHOLDS.matmulQuantized}`, async () => {
+      const rnd = rng(seeded(`rmsnorm_q8 ${flavour}`));
+      for (const [type, cols, rows, inPlace] of [[GgmlType.Q4_0, 2048, 1, true], [GgmlType.Q4_0, 8192, 1, false], [GgmlType.Q5_1, 96, 3, false], [GgmlType.Q8_0, 4096, 8, true]] as const) {
+        const w = pack(type, randomArray(19 * cols, rnd));
+        const x = randomArray(rows * cols, rnd, 3);
+        const nw = randomArray(cols, rnd);
+        const r = await differential(gpu(), async (b, track) => {
+          const xt = tensorOf(b, track, rows, cols, x);
+          const normed = inPlace ? xt : track(b.createTensor(rows, cols));
+          b.rmsNorm(xt, await weightOf(b, track, 'norm', GgmlType.F32, 1, cols, pack(GgmlType.F32, nw)), 1e-5, normed);
+          const out = track(b.createTensor(rows, 19));
+          b.matmul(await weightOf(b, track, 'w', type, 19, cols, w), normed, out);
+          return { out, extra: [normed] };
+        });
+        expect(r.extraNmse[0], `norm ${rows}x${cols}`).toBe(0);
+        expect(r.nmse, `${typeName(type)} rows ${rows} cols ${cols}`).toBeLessThanOrEqual(NMSE_THRESHOLDS.matmulQuantized);
+      }
+    });
   }
 
   it(`rope: normal and neox, partial rotation, large positions, NMSE <= ${NMSE_THRESHOLDS.rope}`, async () => {

@@ -244,6 +244,27 @@ describe.skipIf(!present)('webgpu ops vs the CPU reference', () => {
     }
   }, 600_000); // lavapipe compiles a pipeline per weight type and row count
 
+  it(`rmsNorm of decode rows writes the Q8 copy the next matvecs read (rmsnorm_q8): norm bit-identical, matvec NMSE <= ${NMSE_THRESHOLDS.matmulQuantized}`, async () => {
+    const rnd = rng(seeded('rmsnorm_q8'));
+    for (const g of gpus) {
+      for (const [type, cols, rows, inPlace] of [[GgmlType.Q4_0, 2048, 1, true], [GgmlType.Q5_1, 96, 3, false]] as const) {
+        const w = pack(type, randomArray(19 * cols, rnd));
+        const x = randomArray(rows * cols, rnd, 3);
+        const nw = randomArray(cols, rnd);
+        const r = await differential(g.b, async (b, track) => {
+          const xt = tensorOf(b, track, rows, cols, x);
+          const normed = inPlace ? xt : track(b.createTensor(rows, cols));
+          b.rmsNorm(xt, await weightOf(b, track, 'norm', GgmlType.F32, 1, cols, pack(GgmlType.F32, nw)), 1e-5, normed);
+          const out = track(b.createTensor(rows, 19));
+          b.matmul(await weightOf(b, track, 'w', type, 19, cols, w), normed, out);
+          return { out, extra: [normed] };
+        });
+        expect(r.extraNmse[0], `${g.label} norm ${rows}x${cols}`).toBe(0);
+        expect(r.nmse, `${g.label} ${typeName(type)} rows ${rows} cols ${cols}`).toBeLessThanOrEqual(NMSE_THRESHOLDS.matmulQuantized);
+      }
+    }
+  }, 300_000);
+
   it(`tiled matmul past 8 rows over x rounded to Q8_0 values (act_round, 8 invocations per block) NMSE <= ${NMSE_THRESHOLDS.matmulQuantized}`, async () => {
     const rnd = rng(seeded('act_round q8_0'));
     for (const [type, cols, rows] of [[GgmlType.Q4_0, 96, 33], [GgmlType.Q8_0, 160, 9], [GgmlType.IQ4_NL, 64, 65]] as const) {

@@ -4,7 +4,8 @@
 // dummy and flagged: the kernel reads it through the output.
 import { GgmlType } from '../../../gguf/types.ts';
 import type { DeviceBuffer } from '../executor.ts';
-import { KERNELS, type KernelSpec } from '../kernels.ts';
+import { Q8_COPY } from '../activation-copies.ts';
+import { KERNELS, MATVEC_MAX_ROWS, Q8_BLOCK_WORDS, type KernelSpec } from '../kernels.ts';
 import { expectShape, type GpuTensor, type GpuWeight } from '../resources.ts';
 import type { OpContext } from './context.ts';
 
@@ -14,7 +15,17 @@ export function rmsNorm(ctx: OpContext, xt: GpuTensor, w: GpuWeight, eps: number
   }
   expectShape('rmsNorm output', o, xt.rows, xt.cols);
   const inPlace = xt.buf === o.buf;
-  ctx.record(KERNELS.rmsNorm, undefined, [xt.rows, xt.cols, { f: eps }, inPlace ? 1 : 0], [inPlace ? ctx.dummy : xt.buf, w.parts[0]!.buf, o.buf], xt.rows);
+  const params = [xt.rows, xt.cols, { f: eps }, inPlace ? 1 : 0];
+  const bufs = [inPlace ? ctx.dummy : xt.buf, w.parts[0]!.buf, o.buf];
+  if (!ctx.settings.exact && xt.rows <= MATVEC_MAX_ROWS && xt.cols % 32 === 0) {
+    // Fast decode: the Q8 copy that the matvecs over legacy weights read (quantizedActivations)
+    // comes out of the norm itself, saving their q8_quant dispatch; the f32 output is rmsnorm's.
+    const copy = ctx.copies.get(o.buf, Q8_COPY, ((xt.rows * xt.cols) / 32) * Q8_BLOCK_WORDS * 4, 'q8 x 32');
+    ctx.record(KERNELS.rmsNormQ8, undefined, params, [...bufs, copy.buf], xt.rows);
+    copy.fresh = true;
+    return;
+  }
+  ctx.record(KERNELS.rmsNorm, undefined, params, bufs, xt.rows);
 }
 
 /** out = silu(gate) * up. */
