@@ -14,7 +14,10 @@
 // The cache is f16 pairs in u32 words (see kv_store.wgsl); head_dim is even. softcap != 0 caps each
 // score as softcap * tanh(s * softcap_inv) before the scale; window != 0 starts the row at position
 // p at cell p - window + 1 (both in f32 here; attention_exact replays llama.cpp).
-// needs: a reduction (wg_sum, wg_max), common/half.wgsl (round_f16x2)
+// q8 != 0 (head_dim a multiple of 32) also writes the output quantized to Q8 blocks into XQ, as
+// q8_quant.wgsl would (the same quants and scales: 16 threads' pairs per block, amax and quant sum
+// through workgroup memory), so that the output projection's matvec needs no q8_quant dispatch.
+// needs: a reduction (wg_sum, wg_max), common/half.wgsl (round_f16x2), common/exact.wgsl (q8: div_rn, mul_rn, to_f16)
 struct Params {
   rows: u32,
   n_heads: u32,
@@ -26,6 +29,7 @@ struct Params {
   window: u32,
   softcap: f32,
   softcap_inv: f32,
+  q8: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -35,6 +39,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read> SLOTS: array<i32>;
 @group(0) @binding(5) var<storage, read> POS: array<i32>;
 @group(0) @binding(6) var<storage, read_write> OUT: array<f32>;
+@group(0) @binding(7) var<storage, read_write> XQ: array<u32>;
 
 override WG: u32 = 256u; // >= MAX_HEAD_DIM / 2: every dimension pair has a thread
 const MAX_HEAD_DIM: u32 = 256u;
@@ -43,6 +48,8 @@ var<workgroup> q_sh: array<vec2<f32>, 128>; // MAX_HEAD_DIM / 2
 var<workgroup> p_sh: array<f32, WG>;
 var<workgroup> acc_sh: array<vec2<f32>, WG>;
 var<workgroup> n_sh: u32;
+var<workgroup> qw_sh: array<u32, WG>;
+var<workgroup> qs_sh: array<i32, WG>;
 
 fn score(kb: u32, hp: u32) -> f32 {
   var s0 = 0.0;
@@ -70,6 +77,7 @@ fn score(kb: u32, hp: u32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, ri: RedIn) {
   red_init(ri);
+  exact_init(nwg);
   let lid = ri.lid;
   let task = wid.x + wid.y * nwg.x;
   if (task >= P.rows * P.n_heads) { return; }
@@ -128,12 +136,42 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   acc_sh[lid] = acc;
   workgroupBarrier();
+  let ob = r * P.n_heads * P.head_dim + h * P.head_dim;
+  var sum = vec2<f32>(0.0);
   if (lid < hp) {
-    var sum = acc_sh[lid];
+    sum = acc_sh[lid];
     for (var k = 1u; k < groups; k++) { sum += acc_sh[k * hp + lid]; }
     sum = sum / l;
-    let ob = r * P.n_heads * P.head_dim + h * P.head_dim;
     OUT[ob + 2u * lid] = sum.x;
     OUT[ob + 2u * lid + 1u] = sum.y;
+  }
+  if (P.q8 != 0u) { store_q8(sum, lid, hp, ob); }
+}
+
+// The head's output as Q8 blocks: thread d < hp holds pair d, 16 pairs per block.
+fn store_q8(sum: vec2<f32>, lid: u32, hp: u32, ob: u32) {
+  p_sh[lid] = max(abs(sum.x), abs(sum.y));
+  workgroupBarrier();
+  let l0 = lid & ~15u;
+  var amax = 0.0;
+  for (var j = 0u; j < 16u; j++) { amax = max(amax, p_sh[l0 + j]); }
+  let dF = div_rn(amax, 127.0);
+  var id = 0.0;
+  if (amax != 0.0) { id = div_rn(127.0, amax); }
+  let q0 = i32(round(mul_rn(sum.x, id)));
+  let q1 = i32(round(mul_rn(sum.y, id)));
+  qw_sh[lid] = (bitcast<u32>(q0) & 0xffu) | ((bitcast<u32>(q1) & 0xffu) << 8u);
+  qs_sh[lid] = q0 + q1;
+  workgroupBarrier();
+  if (lid < hp) {
+    let xb = (ob / 32u + lid / 16u) * 10u;
+    let j = lid % 16u;
+    if (j % 2u == 0u) { XQ[xb + j / 2u] = qw_sh[lid] | (qw_sh[lid + 1u] << 16u); }
+    if (j == 0u) {
+      var total = 0;
+      for (var t = 0u; t < 16u; t++) { total += qs_sh[lid + t]; }
+      XQ[xb + 8u] = bitcast<u32>(to_f16(dF));
+      XQ[xb + 9u] = bitcast<u32>(to_f16(mul_rn(dF, f32(total))));
+    }
   }
 }

@@ -1,9 +1,11 @@
 // Twin of shaders/attention.wgsl (bindings as pointers; RED is the reduction flavour, picked by
 // rf_launch.reduce; workgroup arrays sized by WG are sized at RF_MAX_WG). exp is expf. The entry
-// refuses a workgroup below MAX_HEAD_DIM / 2, which the WGSL only states.
+// refuses a workgroup below MAX_HEAD_DIM / 2, which the WGSL only states. store_q8 takes the
+// workgroup arrays it shares as pointers.
 #include "rf_launch.h"
 #include "rf_wgsl.h"
 #include "common/half.h"
+#include "common/exact.h"
 #include "common/reduce-shared.h"
 #include "common/reduce-subgroup.h"
 
@@ -19,6 +21,7 @@ struct Params {
   u32 window;
   f32 softcap;
   f32 softcap_inv;
+  u32 q8;
 };
 
 constexpr u32 MAX_HEAD_DIM = 256u;
@@ -47,18 +50,49 @@ RF_INLINE f32 score(const u32* __restrict__ KC, const vec2<f32>* q_sh, const Par
 }
 }
 
+// The head's output as Q8 blocks: thread d < hp holds pair d, 16 pairs per block.
+RF_INLINE void store_q8(u32* __restrict__ XQ, f32* p_sh, u32* qw_sh, i32* qs_sh, vec2<f32> sum, u32 lid, u32 hp, u32 ob) {
+  p_sh[lid] = fmaxf(fabsf(sum.x), fabsf(sum.y));
+  workgroupBarrier();
+  const u32 l0 = lid & ~15u;
+  f32 amax = 0.0f;
+  for (u32 j = 0u; j < 16u; j++) { amax = fmaxf(amax, p_sh[l0 + j]); }
+  const f32 dF = div_rn(amax, 127.0f);
+  f32 id = 0.0f;
+  if (amax != 0.0f) { id = div_rn(127.0f, amax); }
+  const i32 q0 = i32(round_even(mul_rn(sum.x, id)));
+  const i32 q1 = i32(round_even(mul_rn(sum.y, id)));
+  qw_sh[lid] = (bitcast<u32>(q0) & 0xffu) | ((bitcast<u32>(q1) & 0xffu) << 8u);
+  qs_sh[lid] = q0 + q1;
+  workgroupBarrier();
+  if (lid < hp) {
+    const u32 xb = (ob / 32u + lid / 16u) * 10u;
+    const u32 j = lid % 16u;
+    if (j % 2u == 0u) { XQ[xb + j / 2u] = qw_sh[lid] | (qw_sh[lid + 1u] << 16u); }
+    if (j == 0u) {
+      i32 total = 0;
+      for (u32 t = 0u; t < 16u; t++) { total += qs_sh[lid + t]; }
+      XQ[xb + 8u] = bitcast<u32>(to_f16(dF));
+      XQ[xb + 9u] = bitcast<u32>(to_f16(mul_rn(dF, f32(total))));
+    }
+  }
+}
+
 template <class RED>
 __global__ void __launch_bounds__(RF_MAX_WG) attention_main(const Params P, const f32* __restrict__ Q, const u32* __restrict__ KC,
                                                             const u32* __restrict__ VC, const i32* __restrict__ SLOTS,
-                                                            const i32* __restrict__ POS, f32* __restrict__ OUT) {
+                                                            const i32* __restrict__ POS, f32* __restrict__ OUT, u32* __restrict__ XQ) {
   __shared__ vec2<f32> q_sh[MAX_HEAD_DIM / 2u];
   __shared__ f32 p_sh[RF_MAX_WG];
   __shared__ vec2<f32> acc_sh[RF_MAX_WG];
   __shared__ u32 n_sh;
+  __shared__ u32 qw_sh[RF_MAX_WG];
+  __shared__ i32 qs_sh[RF_MAX_WG];
   const vec3<u32> wid = workgroup_id();
   const vec3<u32> nwg = num_workgroups();
   const u32 WG = workgroup_size();
   RED::red_init();
+  exact_init();
   const u32 lid = local_invocation_index();
   const u32 task = wid.x + wid.y * nwg.x;
   if (task >= P.rows * P.n_heads) { return; }
@@ -118,14 +152,16 @@ __global__ void __launch_bounds__(RF_MAX_WG) attention_main(const Params P, cons
   }
   acc_sh[lid] = acc;
   workgroupBarrier();
+  const u32 ob = r * P.n_heads * P.head_dim + h * P.head_dim;
+  vec2<f32> sum = vec2<f32>(0.0f);
   if (lid < hp) {
-    vec2<f32> sum = acc_sh[lid];
+    sum = acc_sh[lid];
     for (u32 k = 1u; k < groups; k++) { sum += acc_sh[k * hp + lid]; }
     sum = sum / l;
-    const u32 ob = r * P.n_heads * P.head_dim + h * P.head_dim;
     OUT[ob + 2u * lid] = sum.x;
     OUT[ob + 2u * lid + 1u] = sum.y;
   }
+  if (P.q8 != 0u) { store_q8(XQ, p_sh, qw_sh, qs_sh, sum, lid, hp, ob); }
 }
 
 extern "C" int rf_k_attention(const rf_launch* l) {
@@ -134,5 +170,5 @@ extern "C" int rf_k_attention(const rf_launch* l) {
   const u32 wg = rf_wg(l, 256u);
   if (wg < MAX_HEAD_DIM / 2u) return (int)hipErrorInvalidValue; // every dimension pair needs a thread
   RF_REDUCE_SWITCH(l->reduce, RED,
-                   return rf_go(attention_main<RED>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3), rf_buf(l, 4), rf_buf(l, 5)));
+                   return rf_go(attention_main<RED>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3), rf_buf(l, 4), rf_buf(l, 5), rf_buf(l, 6)));
 }

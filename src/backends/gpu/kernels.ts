@@ -50,7 +50,7 @@ export const KERNELS = {
   rmsNormQ8: k('rmsnorm_q8', ['read', 'read', 'rw', 'rw'], { wg: 256, includes: ['exact.wgsl'] }),
   rope: k('rope', ['rw', 'rw', 'read', 'read'], { includes: ['exact.wgsl'] }),
   kvStore: k('kv_store', ['read', 'read', 'read', 'read', 'rw', 'rw']),
-  attention: k('attention', ['read', 'read', 'read', 'read', 'read', 'rw'], { reduce: true, wg: 256, includes: ['half.wgsl'] }),
+  attention: k('attention', ['read', 'read', 'read', 'read', 'read', 'rw', 'rw'], { reduce: true, wg: 256, includes: ['half.wgsl', 'exact.wgsl'] }),
   attentionExact: k('attention_exact', ['read', 'read', 'read', 'read', 'read', 'rw', 'rw'], { wg: null, includes: ['exact.wgsl', 'tanhf.wgsl'], variant: 'LONG' }),
   swiglu: k('swiglu', ['read', 'read', 'rw', 'read'], { wg: 256, includes: ['exact.wgsl'] }),
   scale: k('scale', ['read', 'rw'], { wg: 256, includes: ['exact.wgsl', 'tanhf.wgsl'] }),

@@ -97,6 +97,33 @@ describe.skipIf(!present)('hip fast kernels vs the CPU reference', () => {
       );
     });
 
+    it(`decode attention writes the Q8 copy the output projection reads (${flavour} reductions): attention NMSE <= ${NMSE_THRESHOLDS.attention}, matvec NMSE <= ${NMSE_THRESHOLDS.matmulQuantized}`, async () => {
+      const rnd = rng(seeded(`attention q8 ${flavour}`));
+      for (const [nHeads, nKvHeads, headDim, nSlots] of [[4, 2, 64, 3], [2, 1, 128, 1], [6, 6, 32, 2]] as const) {
+        const kvDim = nKvHeads * headDim;
+        const dim = nHeads * headDim;
+        const n = 40;
+        const k = randomArray(nSlots * n * kvDim, rnd, 2);
+        const v = randomArray(nSlots * n * kvDim, rnd);
+        const q = randomArray(nSlots * dim, rnd, 2);
+        const w = pack(GgmlType.Q4_0, randomArray(19 * dim, rnd));
+        const r = await differential(gpu(), async (b, track) => {
+          const cache = track(b.createKvCache({ nLayers: 1, nSlots, contextLength: n, kvDim }));
+          const slots = Array.from({ length: nSlots * n }, (_, i) => Math.floor(i / n));
+          const positions = Array.from({ length: nSlots * n }, (_, i) => i % n);
+          b.storeKv(cache, 0, tensorOf(b, track, nSlots * n, kvDim, k), tensorOf(b, track, nSlots * n, kvDim, v), indexOf(b, track, slots), indexOf(b, track, positions));
+          const att = track(b.createTensor(nSlots, dim));
+          const last = Array.from({ length: nSlots }, (_, i) => n - 1 - i);
+          b.attention(tensorOf(b, track, nSlots, dim, q), cache, 0, indexOf(b, track, Array.from({ length: nSlots }, (_, i) => i)), indexOf(b, track, last), { nHeads, nKvHeads, headDim, scale: 1 / Math.sqrt(headDim) }, att);
+          const out = track(b.createTensor(nSlots, 19));
+          b.matmul(await weightOf(b, track, 'wo', GgmlType.Q4_0, 19, dim, w), att, out);
+          return { out, extra: [att] };
+        });
+        expect(r.extraNmse[0], `attention heads ${nHeads}/${nKvHeads} dim ${headDim}`).toBeLessThanOrEqual(NMSE_THRESHOLDS.attention);
+        expect(r.nmse, `wo heads ${nHeads}/${nKvHeads} dim ${headDim}`).toBeLessThanOrEqual(NMSE_THRESHOLDS.matmulQuantized);
+      }
+    });
+
     it(`matvec rounding x in shared memory, plain matvec and matvec_q8 (legacy types against Q8 blocks of x; 1, 3 and 8 rows) (${flavour} reductions), NMSE <= ${NMSE_THRESHOLDS.matmulQuantized}`, async () => {
       const rnd = rng(seeded(`matvec ${flavour}`));
       for (const [type, cols] of [[GgmlType.F16, 77], [GgmlType.BF16, 2048], [GgmlType.Q4_0, 2048], [GgmlType.Q4_0, 8192], [GgmlType.Q4_1, 160], [GgmlType.Q5_0, 2112], [GgmlType.Q5_1, 96], [GgmlType.Q8_0, 2080], [GgmlType.Q4_K, 512], [GgmlType.IQ4_NL, 512]] as const) {

@@ -99,6 +99,33 @@ describe.skipIf(!present)('webgpu ops vs the CPU reference', () => {
         { seed: seeded('attention'), numRuns: 5 },
       );
     });
+
+    it(`decode attention writes the Q8 copy the output projection reads (${flavour} reductions): attention NMSE <= ${NMSE_THRESHOLDS.attention}, matvec NMSE <= ${NMSE_THRESHOLDS.matmulQuantized}`, async () => {
+      const rnd = rng(seeded(`attention q8 ${flavour}`));
+      for (const [nHeads, nKvHeads, headDim, nSlots] of [[4, 2, 64, 3], [2, 1, 128, 1], [6, 6, 32, 2]] as const) {
+        const kvDim = nKvHeads * headDim;
+        const dim = nHeads * headDim;
+        const n = 40;
+        const k = randomArray(nSlots * n * kvDim, rnd, 2);
+        const v = randomArray(nSlots * n * kvDim, rnd);
+        const q = randomArray(nSlots * dim, rnd, 2);
+        const w = pack(GgmlType.Q4_0, randomArray(19 * dim, rnd));
+        const r = await differential(gpu(), async (b, track) => {
+          const cache = track(b.createKvCache({ nLayers: 1, nSlots, contextLength: n, kvDim }));
+          const slots = Array.from({ length: nSlots * n }, (_, i) => Math.floor(i / n));
+          const positions = Array.from({ length: nSlots * n }, (_, i) => i % n);
+          b.storeKv(cache, 0, tensorOf(b, track, nSlots * n, kvDim, k), tensorOf(b, track, nSlots * n, kvDim, v), indexOf(b, track, slots), indexOf(b, track, positions));
+          const att = track(b.createTensor(nSlots, dim));
+          const last = Array.from({ length: nSlots }, (_, i) => n - 1 - i);
+          b.attention(tensorOf(b, track, nSlots, dim, q), cache, 0, indexOf(b, track, Array.from({ length: nSlots }, (_, i) => i)), indexOf(b, track, last), { nHeads, nKvHeads, headDim, scale: 1 / Math.sqrt(headDim) }, att);
+          const out = track(b.createTensor(nSlots, 19));
+          b.matmul(await weightOf(b, track, 'wo', GgmlType.Q4_0, 19, dim, w), att, out);
+          return { out, extra: [att] };
+        });
+        expect(r.extraNmse[0], `attention heads ${nHeads}/${nKvHeads} dim ${headDim}`).toBeLessThanOrEqual(NMSE_THRESHOLDS.attention);
+        expect(r.nmse, `wo heads ${nHeads}/${nKvHeads} dim ${headDim}`).toBeLessThanOrEqual(NMSE_THRESHOLDS.matmulQuantized);
+      }
+    }, 300_000);
   }
 
   it(`attention streams over a long context (1000 positions, decode row) NMSE <= ${NMSE_THRESHOLDS.attention}`, async () => {

@@ -1,11 +1,12 @@
 // Causal GQA attention of q rows over their slot's cached positions. Fast numerics: one workgroup
-// per (row, head) with f32 softmax (attention). Exact numerics replay the CPU backend's order of
-// operations (attention_exact) once per run of rows taking the same llama.cpp kernel; up to
-// ATTENTION_EXACT_MAX_CTX cells the probabilities stay in workgroup memory, past it they go to a
-// storage scratch (variant LONG), a bounded number of rows per dispatch. Both take the sliding
-// window and the logit soft-cap as parameters.
+// per (row, head) with f32 softmax (attention), which in decode also writes the output's Q8 copy.
+// Exact numerics replay the CPU backend's order of operations (attention_exact) once per run of
+// rows taking the same llama.cpp kernel; up to ATTENTION_EXACT_MAX_CTX cells the probabilities
+// stay in workgroup memory, past it they go to a storage scratch (variant LONG), a bounded number
+// of rows per dispatch. Both take the sliding window and the logit soft-cap as parameters.
 import type { AttentionParams } from '../../backend.ts';
-import { ATTENTION_EXACT_MAX_CTX, ATTENTION_SCRATCH_BYTES, KERNELS } from '../kernels.ts';
+import { Q8_COPY } from '../activation-copies.ts';
+import { ATTENTION_EXACT_MAX_CTX, ATTENTION_SCRATCH_BYTES, KERNELS, MATVEC_MAX_ROWS, Q8_BLOCK_WORDS } from '../kernels.ts';
 import { checkLayer, checkSlotsPositions, expectShape, type GpuIndex, type GpuKvCache, type GpuTensor } from '../resources.ts';
 import type { OpContext } from './context.ts';
 
@@ -35,7 +36,16 @@ export function attention(ctx: OpContext, qt: GpuTensor, c: GpuKvCache, layer: n
   const capParams = [window, { f: Math.fround(cap) }, { f: cap > 0 ? Math.fround(1 / Math.fround(cap)) : 0 }];
   const bufs = [qt.buf, c.k[layer]!, c.v[layer]!, s.buf, pos.buf, o.buf];
   if (!ctx.settings.exact) {
-    ctx.record(KERNELS.attention, undefined, [rows, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }, ...capParams], bufs, rows * nHeads);
+    const params = [rows, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }, ...capParams];
+    if (rows <= MATVEC_MAX_ROWS && headDim % 32 === 0) {
+      // Decode: the output's Q8 copy, which the output projection's matvec reads, comes out of the
+      // kernel (q8 = 1), saving that matvec's q8_quant dispatch.
+      const copy = ctx.copies.get(o.buf, Q8_COPY, ((rows * nHeads * headDim) / 32) * Q8_BLOCK_WORDS * 4, 'q8 x 32');
+      ctx.record(KERNELS.attention, undefined, [...params, 1], [...bufs, copy.buf], rows * nHeads);
+      copy.fresh = true;
+    } else {
+      ctx.record(KERNELS.attention, undefined, [...params, 0], [...bufs, ctx.dummy], rows * nHeads);
+    }
     return;
   }
   const nkv = Math.ceil((maxPos + 1) / 32) * 32;
