@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { describe: string; load: () => Promise<Command> 
   chat: { describe: 'interactive chat in the terminal', load: async () => (await import('./commands/chat.ts')).run },
   serve: { describe: 'OpenAI-compatible HTTP server (llama-server\'s options work too)', load: async () => (await import('./commands/serve.ts')).run },
   diff: { describe: 'compare backends op by op (or one backend with llama.cpp: --oracle)', load: async () => (await import('./commands/diff.ts')).run },
+  conform: { describe: 'check another OpenAI-compatible server (llama-server, vLLM) against the reference', load: async () => (await import('./commands/conform.ts')).run },
   bench: { describe: 'prefill/decode speed like llama-bench (-p -n -r -o); bench serve: HTTP load', load: async () => (await import('./commands/bench.ts')).run },
 };
 

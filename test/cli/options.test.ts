@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SPEC as CHAT } from '../../src/cli/commands/chat.ts';
 import { SPEC as DETOKENIZE } from '../../src/cli/commands/detokenize.ts';
+import { SPEC as CONFORM } from '../../src/cli/commands/conform.ts';
 import { SPEC as DIFF } from '../../src/cli/commands/diff.ts';
 import { SPEC as GENERATE } from '../../src/cli/commands/generate.ts';
 import { SPEC as INFO } from '../../src/cli/commands/info.ts';
@@ -17,7 +18,7 @@ import { nativeMessagesShown, showNativeMessages } from '../../src/backends/nati
 import { editDistance, nearest, parseOptions, renderHelp, spellingsOf, type CommandSpec, type OptionSpec, type OptionTable } from '../../src/cli/options.ts';
 import { UsageError } from '../../src/errors.ts';
 
-const SPECS: ReadonlyArray<CommandSpec<OptionTable>> = [INFO, SYNTH, TOKENIZE, DETOKENIZE, GENERATE, CHAT, SERVE, DIFF, BENCH_MODEL, BENCH_SERVE];
+const SPECS: ReadonlyArray<CommandSpec<OptionTable>> = [INFO, SYNTH, TOKENIZE, DETOKENIZE, GENERATE, CHAT, SERVE, DIFF, CONFORM, BENCH_MODEL, BENCH_SERVE];
 
 /** A value the option accepts: one of its choices, a number, or a word. */
 function sample(o: OptionSpec): string | undefined {

@@ -1,0 +1,130 @@
+// rocforge conform: checks another OpenAI-compatible server (llama-server, vLLM, rocforge serve)
+// against rocforge's reference, prompt by prompt (src/conform). Exit code 1 when a case differs
+// otherwise than after a near tie (or no case could be compared), 0 otherwise.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createBackend } from '../../backends/index.ts';
+import { showNativeMessages } from '../../backends/native-stderr.ts';
+import { formatTerminal, renderHtml, toJson } from '../../conform/report.ts';
+import { runConform } from '../../conform/run.ts';
+import { fuzzPrompts, poolsOf } from '../../diff/fuzz-prompts.ts';
+import { Rng } from '../../engine/rng.ts';
+import { InvalidRequestError, UsageError } from '../../errors.ts';
+import { GgufFile } from '../../gguf/reader.ts';
+import { DEFAULT_MODEL_NOTICE, resolveModel } from '../../server/model-source.ts';
+import { createTokenizer } from '../../tokenizer/tokenizer.ts';
+import { MODEL_OPTION, intAtLeast } from '../common-options.ts';
+import { defineCommand, parseCommand, renderHelp, type Values as OptionValues } from '../options.ts';
+
+const DEFAULT_PROMPTS = ['Once upon a time', 'The capital of France is', 'Hello, world! 123 + 456 ='];
+
+export const SPEC = defineCommand({
+  command: 'conform',
+  usage: '--url http://HOST:PORT [-m model.gguf] [--api-key K] [--served-model NAME] [--backend cpu|webgpu|hip]\n       [--prompts FILE | -p TEXT | --fuzz N --seed S] [--steps N] [--json FILE] [--html FILE]',
+  description:
+    'Asks another server (llama-server, vLLM, rocforge serve, any OpenAI-compatible one) for a greedy\n' +
+    "continuation of each prompt with its top log-probs, runs the same ids on rocforge's reference and\n" +
+    "compares step by step: greedy agreement, the first step where the server's token differs and\n" +
+    'whether the reference calls it a near tie, the largest |Δ log-prob| over the agreed steps and the\n' +
+    'top-k overlap. Server errors and timeouts are reported per case.\n' +
+    'Exit code 1 when a case differs otherwise than after a near tie.',
+  options: {
+    url: { type: 'string', arg: 'URL', required: true, help: 'the server to check (http://HOST:PORT, with or without /v1)' },
+    'api-key': { type: 'string', arg: 'KEY', help: 'sent as "Authorization: Bearer KEY"' },
+    'served-model': { type: 'string', arg: 'NAME', help: 'the "model" field of the requests (vLLM needs its served name)' },
+    model: MODEL_OPTION,
+    backend: { type: 'string', arg: 'NAME', choices: ['cpu', 'webgpu', 'hip'], default: 'cpu', help: 'the reference backend (exact numerics)' },
+    prompt: { type: 'string', aliases: ['-p'], multiple: true, arg: 'TEXT', help: 'a prompt (repeatable)' },
+    prompts: { type: 'string', arg: 'FILE', help: 'a JSON array of prompts (or {"prompts": [...]}, or an oracle file\'s cases)' },
+    fuzz: { type: 'string', arg: 'N', number: 'int', help: 'N generated prompts (any Unicode, emoji, special-token text, long runs)' },
+    seed: { type: 'string', aliases: ['-s'], arg: 'N', number: 'int', help: "--fuzz's seed (printed, to replay a run)", defaultText: 'random' },
+    steps: { type: 'string', aliases: ['-n'], arg: 'N', number: 'int', help: 'tokens asked of the server per prompt', default: '24' },
+    timeout: { type: 'string', arg: 'S', number: 'int', help: 'seconds per request before the case is reported as timed out', default: '120' },
+    json: { type: 'string', arg: 'FILE', help: 'write the whole report as JSON ("-" for stdout)' },
+    html: { type: 'string', arg: 'FILE', help: 'write a self-contained HTML report (a per-step chart per case)' },
+    verbose: { type: 'boolean', aliases: ['-v'], help: "show Dawn's and the drivers' own messages and the stack of unexpected errors" },
+  },
+  epilog:
+    'Examples:\n' +
+    '  rocforge conform --url http://127.0.0.1:8080 -m model.gguf --html conform.html\n' +
+    '  rocforge conform --url http://gpu-box:8000/v1 --served-model my-model -m model.gguf --fuzz 16 --seed 7',
+});
+
+type Values = OptionValues<typeof SPEC.options>;
+
+export async function run(argv: string[]): Promise<number> {
+  const { values: v } = parseCommand(SPEC, argv);
+  if (v.help) {
+    console.log(renderHelp(SPEC));
+    return 0;
+  }
+  if (v.verbose) showNativeMessages(true);
+  if (v.url === undefined) throw new UsageError('--url is required: pass the server to check, e.g. --url http://127.0.0.1:8080');
+  if (!/^https?:\/\//.test(v.url)) throw new UsageError(`--url must start with http:// or https://, got '${v.url}'`);
+  const source = resolveModel(v.model, process.env);
+  if (source.demo) console.error(`rocforge conform: ${DEFAULT_MODEL_NOTICE}`);
+  const steps = intAtLeast('steps', v.steps, 1)!;
+  const timeout = intAtLeast('timeout', v.timeout, 1)!;
+  const prompts = await promptsFrom(v, source.path);
+  const backend = await createBackend(v.backend as 'cpu' | 'webgpu' | 'hip', { numerics: 'exact' });
+  try {
+    const report = await runConform({
+      url: v.url,
+      apiKey: v['api-key'],
+      servedModel: v['served-model'],
+      model: source.path,
+      backend,
+      prompts,
+      steps,
+      timeoutMs: timeout * 1000,
+      onProgress: (line) => console.error(`rocforge conform: ${line}`),
+    });
+    if (v.json === '-') process.stdout.write(`${toJson(report)}\n`);
+    else console.log(formatTerminal(report));
+    if (v.json !== undefined && v.json !== '-') writeOut(v.json, `${toJson(report)}\n`);
+    if (v.html !== undefined) writeOut(v.html, renderHtml(report));
+    return report.passed ? 0 : 1;
+  } finally {
+    backend.dispose();
+  }
+}
+
+async function promptsFrom(v: Values, model: string): Promise<string[]> {
+  const given = [v.prompts !== undefined, v.prompt.length > 0, v.fuzz !== undefined].filter(Boolean).length;
+  if (given > 1) throw new UsageError('pass prompts one way: --prompts FILE, -p TEXT or --fuzz N');
+  if (v.seed !== undefined && v.fuzz === undefined) throw new UsageError('--seed goes with --fuzz N');
+  if (v.prompts !== undefined) return readPromptsFile(v.prompts);
+  if (v.prompt.length > 0) return v.prompt;
+  if (v.fuzz === undefined) return DEFAULT_PROMPTS;
+  const count = intAtLeast('fuzz', v.fuzz, 1)!;
+  const seed = v.seed !== undefined ? Number(v.seed) : Rng.randomSeed();
+  console.error(`rocforge conform: fuzz: ${count} prompts from seed ${seed} (replay with --fuzz ${count} --seed ${seed})`);
+  const file = await GgufFile.open(model);
+  try {
+    return fuzzPrompts(count, seed, poolsOf(createTokenizer(file.metadata)), 200).map((p) => p.text);
+  } finally {
+    await file.close();
+  }
+}
+
+function readPromptsFile(path: string): string[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new InvalidRequestError(`cannot read the prompts file ${path} (${(e as Error).message}): pass a JSON array of strings`);
+  }
+  const o = data as { prompts?: unknown; cases?: Array<{ prompt?: unknown }> };
+  const list: unknown[] | undefined = Array.isArray(data) ? data : Array.isArray(o.prompts) ? o.prompts : Array.isArray(o.cases) ? o.cases.map((c) => c.prompt) : undefined;
+  if (!list || list.length === 0 || !list.every((p): p is string => typeof p === 'string')) {
+    throw new InvalidRequestError(`${path}: expected a non-empty JSON array of strings, {"prompts": [...]}, or an oracle file's "cases"`);
+  }
+  return list;
+}
+
+function writeOut(path: string, text: string): void {
+  try {
+    writeFileSync(path, text);
+  } catch (e) {
+    throw new InvalidRequestError(`cannot write ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): pass a writable path`);
+  }
+}
