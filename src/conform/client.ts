@@ -132,6 +132,7 @@ export function parseLlamaServer(body: unknown): Omit<ServerCompletion, 'endpoin
   const b = body as { completion_probabilities?: unknown; tokens?: unknown; tokens_evaluated?: unknown };
   const probs = Array.isArray(b.completion_probabilities) ? b.completion_probabilities : [];
   const listed = probs.map(contentItem);
+  if (listed.length === 0) throw new ServerRequestError('/completion answered without completion_probabilities: the server ignored n_probs');
   const ids = Array.isArray(b.tokens) && b.tokens.every((t) => Number.isInteger(t)) ? (b.tokens as number[]) : undefined;
   let steps: ServerStep[] = listed;
   if (ids && ids.length >= listed.length) {
@@ -148,7 +149,6 @@ export function parseLlamaServer(body: unknown): Omit<ServerCompletion, 'endpoin
     }
     if (next !== listed.length) steps = listed;
   }
-  if (steps.length === 0) throw new ServerRequestError('/completion answered without completion_probabilities: the server ignored n_probs');
   return { steps, promptTokenCount: num(b.tokens_evaluated) };
 }
 
