@@ -34,10 +34,10 @@ afterAll(async () => {
   backend?.dispose();
 });
 
-/** The engine, but the token generated at `step` becomes the least likely of its listed alternatives. */
-function doctored(inner: ServingEngine, step: number): ServingEngine {
+/** The engine, but the token generated at `step` becomes its runner-up or the least likely listed alternative. */
+function doctored(inner: ServingEngine, step: number, pick: 'second' | 'last' = 'last'): ServingEngine {
   const swap = (r: GenerateResult): GenerateResult => {
-    const lps = r.logprobs?.map((lp, i) => (i === step ? { ...lp, token: lp.top[lp.top.length - 1]![0] } : lp));
+    const lps = r.logprobs?.map((lp, i) => (i === step ? { ...lp, token: lp.top[pick === 'second' ? 1 : lp.top.length - 1]![0] } : lp));
     return { ...r, logprobs: lps };
   };
   return {
@@ -98,6 +98,24 @@ describe('conform against rocforge serve (cpu)', () => {
       expect(cli.out).toMatch(/0 same tokens \/ 0 differ after a near tie \/ 1 differ otherwise/);
     } finally {
       await bad.close();
+    }
+  }, 30_000);
+
+  it('calls a different token at a near tie a near tie, and exits 0', async () => {
+    // stories260K after "A big": the reference's top two at step 5 are 0.011 apart.
+    const tie = await startServer(doctored(engine, 5, 'second'), { model: { id: 'stories260K', created: 1 } });
+    try {
+      const r = await runConform({ url: tie.url, model: MODEL, backend, prompts: ['A big'], steps: STEPS });
+      const c = r.cases[0]!;
+      expect(c.verdict).toBe('near-tie');
+      expect(c.divergence).toMatchObject({ step: 5, nearTie: true });
+      expect(c.divergence!.gap).toBeLessThan(0.05);
+      expect(r.passed).toBe(true);
+      const cli = await captured(['conform', '--url', tie.url, '-m', MODEL, '-p', 'A big', '--steps', '8']);
+      expect(cli.code).toBe(0);
+      expect(cli.out).toMatch(/0 same tokens \/ 1 differ after a near tie \/ 0 differ otherwise/);
+    } finally {
+      await tie.close();
     }
   }, 30_000);
 });
