@@ -18,8 +18,10 @@ export function caseOutcome(c: ConformCase): string {
       return 'same tokens';
     case 'near-tie':
       return `differs after a near tie at step ${d!.step} (server ${d!.serverToken}, reference ${d!.refToken}, gap ${d!.gap.toFixed(3)})`;
-    case 'differ':
-      return d ? `DIFFERS at step ${d.step}: server token ${d.serverToken}, reference ${d.refToken} (reference gap ${d.gap.toFixed(3)})` : `DIFFERS: ${c.reason}`;
+    case 'differ': {
+      const step = d && !d.nearTie ? `DIFFERS at step ${d.step}: server token ${d.serverToken}, reference ${d.refToken} (reference gap ${d.gap.toFixed(3)})` : undefined;
+      return [step, c.reason ? `DIFFERS: ${c.reason}` : undefined].filter(Boolean).join('; ');
+    }
     case 'error':
       return `error: ${c.reason}`;
   }
@@ -50,6 +52,7 @@ export function formatTerminal(r: ConformReport): string {
   for (const c of r.cases) {
     if (c.streamed) notes.add('the server refused non-streaming requests: answers were read from streams');
     if (c.steps.some((s) => s.listed > 0 && s.listed < r.topK)) notes.add(`the server listed fewer than ${r.topK} alternatives at some steps: overlap is out of what it listed`);
+    if (c.note) notes.add(`case ${r.cases.indexOf(c)}: ${c.note}`);
     if (c.promptCheck === 'count') notes.add("prompt tokens checked by the server's count (it has no /tokenize)");
   }
   for (const n of notes) out.push(`  note: ${n}`);

@@ -57,6 +57,8 @@ export interface ConformCase {
   readonly verdict: Verdict;
   /** Why the case is an error or differs before any step (prompt tokens). */
   readonly reason?: string;
+  /** Something about the prompt's tokens that does not decide the verdict (llama-server's special-token parsing). */
+  readonly note?: string;
   readonly endpoint?: string;
   readonly streamed?: boolean;
   readonly serverCompletion: string;
