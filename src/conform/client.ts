@@ -28,8 +28,10 @@ export interface CompletionRequest {
 
 export class ConformClient {
   private readonly base: string;
+  private servedModel: string | undefined;
 
   constructor(private readonly opts: ClientOptions) {
+    this.servedModel = opts.servedModel;
     this.base = opts.url.replace(/\/+$/, '').replace(/\/v1$/, '');
   }
 
@@ -43,6 +45,23 @@ export class ConformClient {
     } catch (e) {
       if (e instanceof ServerRequestError && /timed out|cannot reach/.test(e.message)) throw e;
       return 'openai';
+    }
+  }
+
+  /** The "model" sent with OpenAI requests: --served-model, else the server's first listed model. */
+  get model(): string | undefined {
+    return this.servedModel;
+  }
+
+  /** The first id of GET /v1/models: vLLM refuses requests without the served model's name. */
+  async defaultModel(): Promise<string | undefined> {
+    try {
+      const res = await this.fetch('GET', '/v1/models');
+      if (!res.ok) return undefined;
+      const id = ((await res.json()) as { data?: Array<{ id?: unknown }> }).data?.[0]?.id;
+      return typeof id === 'string' ? id : undefined;
+    } catch {
+      return undefined;
     }
   }
 
@@ -61,7 +80,8 @@ export class ConformClient {
       return { ...parseLlamaServer(r), endpoint: '/completion', streamed: false };
     }
     const body: Record<string, unknown> = { prompt: req.text, max_tokens: req.steps, temperature: 0, logprobs: req.topK, seed: 0 };
-    if (this.opts.servedModel !== undefined) body.model = this.opts.servedModel;
+    this.servedModel ??= await this.defaultModel();
+    if (this.servedModel !== undefined) body.model = this.servedModel;
     let first: Response;
     first = await this.fetch('POST', '/v1/completions', { ...body, stream: false });
     const type = first.headers.get('content-type') ?? '';

@@ -68,7 +68,7 @@ export async function runConform(opts: ConformOptions): Promise<ConformReport> {
   return {
     url: opts.url,
     server,
-    servedModel: opts.servedModel,
+    servedModel: client.model,
     model: opts.model,
     backend: opts.backend.name,
     device: opts.backend.deviceDescription,

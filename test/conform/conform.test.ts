@@ -68,6 +68,7 @@ describe('conform against rocforge serve (cpu)', () => {
   it('finds the same tokens and log-probs, and exits 0', async () => {
     const r = await runConform({ url: honest.url, model: MODEL, backend, prompts: PROMPTS, steps: STEPS });
     expect(r.server).toBe('openai');
+    expect(r.servedModel).toBe('stories260K');
     expect(r.counts).toEqual({ same: 2, 'near-tie': 0, differ: 0, error: 0 });
     for (const c of r.cases) {
       expect(c.promptCheck).toBe('count');
