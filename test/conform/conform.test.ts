@@ -119,6 +119,20 @@ describe('conform against rocforge serve (cpu)', () => {
       await tie.close();
     }
   }, 30_000);
+
+  it('sends --api-key; without it every case is a reported 401, not a crash', async () => {
+    const locked = await startServer(engine, { model: { id: 'stories260K', created: 1 }, apiKey: 'sesame' });
+    try {
+      const ok = await runConform({ url: `${locked.url}/v1`, apiKey: 'sesame', model: MODEL, backend, prompts: PROMPTS.slice(0, 1), steps: 4 });
+      expect(ok.counts.same).toBe(1);
+      const no = await runConform({ url: locked.url, model: MODEL, backend, prompts: PROMPTS.slice(0, 1), steps: 4 });
+      expect(no.cases[0]!.verdict).toBe('error');
+      expect(no.cases[0]!.reason).toMatch(/HTTP 401/);
+      expect(no.passed).toBe(false);
+    } finally {
+      await locked.close();
+    }
+  }, 30_000);
 });
 
 /** Forwards to the honest server, but misbehaves by prompt: 500, 3 alternatives, streams only, hangs. */
