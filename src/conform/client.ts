@@ -110,7 +110,8 @@ export class ConformClient {
     } catch (e) {
       const err = e as Error;
       if (err.name === 'TimeoutError') throw new ServerRequestError(`${method} ${path} timed out after ${this.opts.timeoutMs / 1000} s: raise --timeout or check the server`);
-      const cause = (err.cause as { code?: string } | undefined)?.code ?? err.message;
+      const c = err.cause as { code?: string; message?: string } | undefined;
+      const cause = c?.code ?? c?.message ?? err.message;
       throw new ServerRequestError(`cannot reach ${this.base}${path} (${cause}): check --url and that the server is up`);
     }
   }
