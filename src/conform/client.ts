@@ -24,6 +24,8 @@ export interface CompletionRequest {
   readonly ids: readonly number[];
   readonly steps: number;
   readonly topK: number;
+  /** Send the text as one user message to /v1/chat/completions (the server applies its chat template). */
+  readonly chat?: boolean;
 }
 
 export class ConformClient {
@@ -65,6 +67,14 @@ export class ConformClient {
     }
   }
 
+  /** llama-server's rendering of one user message through its chat template (/apply-template). */
+  async applyTemplate(text: string): Promise<string> {
+    const body = await this.postJson('/apply-template', { messages: [{ role: 'user', content: text }] });
+    const prompt = (body as { prompt?: unknown }).prompt;
+    if (typeof prompt !== 'string') throw new ServerRequestError('/apply-template answered without a "prompt" string');
+    return prompt;
+  }
+
   /** The server's ids for a text (llama-server's /tokenize, special tokens added as for a prompt). */
   async tokenize(text: string): Promise<number[]> {
     const body = await this.postJson('/tokenize', { content: text, add_special: true });
@@ -74,25 +84,27 @@ export class ConformClient {
   }
 
   async complete(kind: ServerKind, req: CompletionRequest): Promise<ServerCompletion> {
-    if (kind === 'llama-server') {
+    if (kind === 'llama-server' && !req.chat) {
       const body = { prompt: [...req.ids], n_predict: req.steps, temperature: 0, n_probs: req.topK, return_tokens: true, cache_prompt: false, seed: 0 };
       const r = await this.postJson('/completion', body);
       return { ...parseLlamaServer(r), endpoint: '/completion', streamed: false };
     }
-    const body: Record<string, unknown> = { prompt: req.text, max_tokens: req.steps, temperature: 0, logprobs: req.topK, seed: 0 };
+    const path = req.chat ? '/v1/chat/completions' : '/v1/completions';
+    const body: Record<string, unknown> = req.chat
+      ? { messages: [{ role: 'user', content: req.text }], max_tokens: req.steps, temperature: 0, logprobs: true, top_logprobs: req.topK, seed: 0 }
+      : { prompt: req.text, max_tokens: req.steps, temperature: 0, logprobs: req.topK, seed: 0 };
     this.servedModel ??= await this.defaultModel();
     if (this.servedModel !== undefined) body.model = this.servedModel;
-    let first: Response;
-    first = await this.fetch('POST', '/v1/completions', { ...body, stream: false });
+    const first = await this.fetch('POST', path, { ...body, stream: false });
     const type = first.headers.get('content-type') ?? '';
-    if (first.ok && type.includes('application/json')) return { ...parseOpenAi(await readJson(first, '/v1/completions')), endpoint: '/v1/completions', streamed: false };
-    if (first.ok && type.includes('text/event-stream')) return { ...(await parseStream(first)), endpoint: '/v1/completions', streamed: true };
-    if (first.status >= 500 || first.status === 401 || first.status === 404) throw await statusError(first, '/v1/completions');
+    if (first.ok && type.includes('application/json')) return { ...parseOpenAi(await readJson(first, path), path), endpoint: path, streamed: false };
+    if (first.ok && type.includes('text/event-stream')) return { ...(await parseStream(first, path)), endpoint: path, streamed: true };
+    if (first.status >= 500 || first.status === 401 || first.status === 404) throw await statusError(first, path);
     // A 4xx for a non-streaming request: some servers only stream.
-    const detail = await statusError(first, '/v1/completions');
-    const res = await this.fetch('POST', '/v1/completions', { ...body, stream: true });
-    if (!res.ok) throw new ServerRequestError(`${detail.message}; streaming too: ${(await statusError(res, '/v1/completions')).message}`);
-    return { ...(await parseStream(res)), endpoint: '/v1/completions', streamed: true };
+    const detail = await statusError(first, path);
+    const res = await this.fetch('POST', path, { ...body, stream: true });
+    if (!res.ok) throw new ServerRequestError(`${detail.message}; streaming too: ${(await statusError(res, path)).message}`);
+    return { ...(await parseStream(res, path)), endpoint: path, streamed: true };
   }
 
   private async postJson(path: string, body: unknown): Promise<unknown> {
@@ -204,18 +216,18 @@ function legacySteps(lp: unknown): ServerStep[] | undefined {
   });
 }
 
-export function parseOpenAi(body: unknown): Omit<ServerCompletion, 'endpoint' | 'streamed'> {
+export function parseOpenAi(body: unknown, path = '/v1/completions'): Omit<ServerCompletion, 'endpoint' | 'streamed'> {
   const b = body as { choices?: Array<{ logprobs?: unknown; text?: unknown }>; usage?: { prompt_tokens?: unknown } };
   const choice = Array.isArray(b.choices) ? b.choices[0] : undefined;
-  if (!choice) throw new ServerRequestError('/v1/completions answered without choices');
+  if (!choice) throw new ServerRequestError(`${path} answered without choices`);
   const steps = legacySteps(choice.logprobs);
-  if (!steps || steps.length === 0) throw new ServerRequestError('/v1/completions answered without log-probs: the server ignored "logprobs"');
+  if (!steps || steps.length === 0) throw new ServerRequestError(`${path} answered without log-probs: the server ignored "logprobs"`);
   return { steps, promptTokenCount: num(b.usage?.prompt_tokens) };
 }
 
 /** A streamed completion: each chunk's log-probs in order, usage from the chunk that has it. */
-async function parseStream(res: Response): Promise<Omit<ServerCompletion, 'endpoint' | 'streamed'>> {
-  if (!res.body) throw new ServerRequestError('/v1/completions answered a stream without a body');
+async function parseStream(res: Response, path: string): Promise<Omit<ServerCompletion, 'endpoint' | 'streamed'>> {
+  if (!res.body) throw new ServerRequestError(`${path} answered a stream without a body`);
   const steps: ServerStep[] = [];
   let promptTokenCount: number | undefined;
   for await (const e of readSse(res.body)) {
@@ -230,6 +242,6 @@ async function parseStream(res: Response): Promise<Omit<ServerCompletion, 'endpo
     const s = legacySteps(chunk.choices?.[0]?.logprobs);
     if (s) steps.push(...s);
   }
-  if (steps.length === 0) throw new ServerRequestError('/v1/completions streamed no log-probs: the server ignored "logprobs"');
+  if (steps.length === 0) throw new ServerRequestError(`${path} streamed no log-probs: the server ignored "logprobs"`);
   return { steps, promptTokenCount };
 }

@@ -37,7 +37,7 @@ export function summaryLine(r: ConformReport): string {
 
 export function formatTerminal(r: ConformReport): string {
   const out = [
-    `rocforge conform: ${r.url} (${r.server}${r.servedModel ? `, model ${r.servedModel}` : ''}) against ${r.model.split('/').pop()} on ${r.backend} (${r.device}), up to ${r.steps} steps, top-${r.topK}`,
+    `rocforge conform: ${r.url} (${r.server}${r.api === 'chat' ? ', chat' : ''}${r.servedModel ? `, model ${r.servedModel}` : ''}) against ${r.model.split('/').pop()} on ${r.backend} (${r.device}), up to ${r.steps} steps, top-${r.topK}`,
     `  ${'case'.padEnd(5)}${'prompt'.padEnd(28)}${'tokens'.padEnd(8)}${'agreed'.padEnd(8)}${'max|Δlp|'.padEnd(10)}${'overlap'.padEnd(9)}outcome`,
   ];
   for (const [i, c] of r.cases.entries()) {
@@ -53,7 +53,7 @@ export function formatTerminal(r: ConformReport): string {
     if (c.streamed) notes.add('the server refused non-streaming requests: answers were read from streams');
     if (c.steps.some((s) => s.listed > 0 && s.listed < r.topK)) notes.add(`the server listed fewer than ${r.topK} alternatives at some steps: overlap is out of what it listed`);
     if (c.note) notes.add(`case ${r.cases.indexOf(c)}: ${c.note}`);
-    if (c.promptCheck === 'count') notes.add("prompt tokens checked by the server's count (it has no /tokenize)");
+    if (c.promptCheck === 'count') notes.add(r.api === 'chat' ? "prompt tokens checked by the server's count" : "prompt tokens checked by the server's count (it has no /tokenize)");
   }
   for (const n of notes) out.push(`  note: ${n}`);
   out.push(summaryLine(r));

@@ -7,7 +7,9 @@ import { NEAR_TIE, topIds } from '../diff/metrics.ts';
 import { promptTokens } from '../diff/session.ts';
 import { InvalidRequestError } from '../errors.ts';
 import { GgufFile } from '../gguf/reader.ts';
+import type { GgufValue } from '../gguf/types.ts';
 import { Model } from '../model/model.ts';
+import { renderChat } from '../tokenizer/chat-template.ts';
 import { createTokenizer, type Tokenizer } from '../tokenizer/tokenizer.ts';
 import { ConformClient, ServerRequestError } from './client.ts';
 import { TokenTextMap } from './token-map.ts';
@@ -26,6 +28,8 @@ export interface ConformOptions {
   readonly topK?: number;
   /** Per request (default 120 s). */
   readonly timeoutMs?: number;
+  /** Each prompt is one user message to /v1/chat/completions; the reference renders the model's chat template. */
+  readonly chat?: boolean;
   readonly onProgress?: (line: string) => void;
 }
 
@@ -41,9 +45,10 @@ export async function runConform(opts: ConformOptions): Promise<ConformReport> {
   let model: Model;
   let tokenizer: Tokenizer;
   let map: TokenTextMap;
+  let meta: ReadonlyMap<string, GgufValue>;
   try {
     model = await Model.load(file, opts.backend);
-    const meta = file.metadata;
+    meta = file.metadata;
     tokenizer = createTokenizer(meta);
     const spm =
       meta.get('tokenizer.ggml.model') === 'llama'
@@ -56,7 +61,9 @@ export async function runConform(opts: ConformOptions): Promise<ConformReport> {
   const cases: ConformCase[] = [];
   try {
     for (const [i, prompt] of opts.prompts.entries()) {
-      const c = await runCase({ client, server, model, tokenizer, map, prompt, steps, topK });
+      const rendered = opts.chat ? renderChat(meta, [{ role: 'user', content: prompt }], { addGenerationPrompt: true }) : undefined;
+      const ids = rendered !== undefined ? chatTokens(tokenizer, rendered) : promptTokens(tokenizer, prompt);
+      const c = await runCase({ client, server, model, tokenizer, map, prompt, ids, rendered, steps, topK });
       cases.push(c);
       opts.onProgress?.(`case ${i + 1}/${opts.prompts.length}: ${c.verdict}${c.reason ? ` (${c.reason})` : ''}, ${c.steps.length} steps compared`);
     }
@@ -68,6 +75,7 @@ export async function runConform(opts: ConformOptions): Promise<ConformReport> {
   return {
     url: opts.url,
     server,
+    api: opts.chat ? 'chat' : 'completions',
     servedModel: client.model,
     model: opts.model,
     backend: opts.backend.name,
@@ -88,13 +96,24 @@ interface CaseContext {
   readonly tokenizer: Tokenizer;
   readonly map: TokenTextMap;
   readonly prompt: string;
+  /** The reference's prompt ids (the chat template rendered, for chat). */
+  readonly ids: number[];
+  /** With --chat: the prompt as the model's chat template renders it. */
+  readonly rendered?: string;
   readonly steps: number;
   readonly topK: number;
 }
 
+/** A rendered chat prompt tokenized as the engine's chat does. */
+function chatTokens(tokenizer: Tokenizer, rendered: string): number[] {
+  const t = tokenizer.encode(rendered, { addSpecial: true, parseSpecial: true });
+  // Templates often write BOS themselves: one of the two is dropped, as the engine and llama.cpp do.
+  return tokenizer.bosId !== undefined && t.length > 1 && t[0] === tokenizer.bosId && t[1] === tokenizer.bosId ? t.slice(1) : t;
+}
+
 async function runCase(x: CaseContext): Promise<ConformCase> {
   const t0 = performance.now();
-  const ids = promptTokens(x.tokenizer, x.prompt);
+  const ids = x.ids;
   const base = { prompt: x.prompt, promptTokens: ids.length, serverCompletion: '', steps: [], maxAbsLogprob: 0, minOverlap: 1 };
   const fail = (verdict: Verdict, reason: string, check: ConformCase['promptCheck'], extra: Partial<ConformCase> = {}): ConformCase => ({
     ...base,
@@ -111,7 +130,7 @@ async function runCase(x: CaseContext): Promise<ConformCase> {
   let mismatch: string | undefined;
   let note: string | undefined;
   try {
-    if (x.server === 'llama-server') {
+    if (x.server === 'llama-server' && x.rendered === undefined) {
       let theirs: number[] | undefined;
       try {
         theirs = await x.client.tokenize(x.prompt);
@@ -129,13 +148,21 @@ async function runCase(x: CaseContext): Promise<ConformCase> {
         }
       }
     }
-    completion = await x.client.complete(x.server, { text: x.prompt, ids, steps: x.steps, topK: x.topK });
+    if (x.server === 'llama-server' && x.rendered !== undefined) {
+      const theirs = await x.client.applyTemplate(x.prompt);
+      if (theirs !== x.rendered) {
+        let i = 0;
+        while (i < theirs.length && theirs[i] === x.rendered[i]) i++;
+        return fail('differ', `the server's chat template renders another prompt: from character ${i}, server ${JSON.stringify(theirs.slice(i, i + 24))}, reference ${JSON.stringify(x.rendered.slice(i, i + 24))}`, check);
+      }
+    }
+    completion = await x.client.complete(x.server, { text: x.prompt, ids, steps: x.steps, topK: x.topK, chat: x.rendered !== undefined });
   } catch (e) {
     if (e instanceof ServerRequestError) return fail('error', e.message, check);
     throw e;
   }
   const meta = { endpoint: completion.endpoint, streamed: completion.streamed, serverCompletion: completion.steps.map((s) => s.text).join(''), ...(note ? { note } : {}) };
-  if (check === 'unchecked' && completion.promptTokenCount !== undefined && x.server !== 'llama-server') {
+  if (check === 'unchecked' && completion.promptTokenCount !== undefined && (x.server !== 'llama-server' || x.rendered !== undefined)) {
     check = 'count';
     // The server ran its own tokens: its steps do not continue the reference's prompt.
     if (completion.promptTokenCount !== ids.length) {

@@ -75,6 +75,8 @@ export interface ConformCase {
 export interface ConformReport {
   readonly url: string;
   readonly server: ServerKind;
+  /** completions: the prompt as text (ids to llama-server's /completion); chat: one user message. */
+  readonly api: 'completions' | 'chat';
   readonly servedModel?: string;
   readonly model: string;
   readonly backend: string;

@@ -82,6 +82,19 @@ describe('conform against rocforge serve (cpu)', () => {
     expect(cli.code).toBe(0);
   }, 30_000);
 
+  it('--chat: one user message through the chat template on both sides gives the same tokens', async () => {
+    const r = await runConform({ url: honest.url, model: MODEL, backend, prompts: PROMPTS, steps: STEPS, chat: true });
+    expect(r.api).toBe('chat');
+    for (const c of r.cases) {
+      expect(c.endpoint).toBe('/v1/chat/completions');
+      expect(c.verdict).toBe('same');
+      expect(c.promptCheck).toBe('count');
+      expect(c.steps.length).toBeGreaterThan(0);
+      // The chat template's transcript is longer than the bare prompt.
+      expect(c.promptTokens).toBeGreaterThan(6);
+    }
+  }, 30_000);
+
   it('names the step where a doctored server picks another token, and exits 1', async () => {
     const bad = await startServer(doctored(engine, 3), { model: { id: 'stories260K', created: 1 } });
     try {

@@ -19,7 +19,7 @@ const DEFAULT_PROMPTS = ['Once upon a time', 'The capital of France is', 'Hello,
 
 export const SPEC = defineCommand({
   command: 'conform',
-  usage: '--url http://HOST:PORT [-m model.gguf] [--api-key K] [--served-model NAME] [--backend cpu|webgpu|hip]\n       [--prompts FILE | -p TEXT | --fuzz N --seed S] [--steps N] [--json FILE] [--html FILE]',
+  usage: '--url http://HOST:PORT [-m model.gguf] [--api-key K] [--served-model NAME] [--backend cpu|webgpu|hip]\n       [--chat] [--prompts FILE | -p TEXT | --fuzz N --seed S] [--steps N] [--json FILE] [--html FILE]',
   description:
     'Asks another server (llama-server, vLLM, rocforge serve, any OpenAI-compatible one) for a greedy\n' +
     "continuation of each prompt with its top log-probs, runs the same ids on rocforge's reference and\n" +
@@ -33,6 +33,7 @@ export const SPEC = defineCommand({
     'served-model': { type: 'string', arg: 'NAME', help: 'the "model" field of the requests (vLLM needs its served name)' },
     model: MODEL_OPTION,
     backend: { type: 'string', arg: 'NAME', choices: ['cpu', 'webgpu', 'hip'], default: 'cpu', help: 'the reference backend (exact numerics)' },
+    chat: { type: 'boolean', help: "send each prompt as one user message to /v1/chat/completions (the reference renders the model's chat template)" },
     prompt: { type: 'string', aliases: ['-p'], multiple: true, arg: 'TEXT', help: 'a prompt (repeatable)' },
     prompts: { type: 'string', arg: 'FILE', help: 'a JSON array of prompts (or {"prompts": [...]}, or an oracle file\'s cases)' },
     fuzz: { type: 'string', arg: 'N', number: 'int', help: 'N generated prompts (any Unicode, emoji, special-token text, long runs)' },
@@ -76,6 +77,7 @@ export async function run(argv: string[]): Promise<number> {
       prompts,
       steps,
       timeoutMs: timeout * 1000,
+      chat: v.chat,
       onProgress: (line) => console.error(`rocforge conform: ${line}`),
     });
     if (v.json === '-') process.stdout.write(`${toJson(report)}\n`);
