@@ -113,7 +113,7 @@ function chatTokens(tokenizer: Tokenizer, rendered: string): number[] {
 
 async function runCase(x: CaseContext): Promise<ConformCase> {
   const t0 = performance.now();
-  const ids = x.ids;
+  let ids = x.ids;
   const base = { prompt: x.prompt, promptTokens: ids.length, serverCompletion: '', steps: [], maxAbsLogprob: 0, minOverlap: 1 };
   const fail = (verdict: Verdict, reason: string, check: ConformCase['promptCheck'], extra: Partial<ConformCase> = {}): ConformCase => ({
     ...base,
@@ -161,11 +161,21 @@ async function runCase(x: CaseContext): Promise<ConformCase> {
     if (e instanceof ServerRequestError) return fail('error', e.message, check);
     throw e;
   }
-  const meta = { endpoint: completion.endpoint, streamed: completion.streamed, serverCompletion: completion.steps.map((s) => s.text).join(''), ...(note ? { note } : {}) };
+  const meta: Pick<ConformCase, 'endpoint' | 'streamed' | 'serverCompletion'> & { note?: string } = {
+    endpoint: completion.endpoint,
+    streamed: completion.streamed,
+    serverCompletion: completion.steps.map((s) => s.text).join(''),
+    ...(note ? { note } : {}),
+  };
   if (check === 'unchecked' && completion.promptTokenCount !== undefined && (x.server !== 'llama-server' || x.rendered !== undefined)) {
     check = 'count';
-    // The server ran its own tokens: its steps do not continue the reference's prompt.
-    if (completion.promptTokenCount !== ids.length) {
+    // The server ran its own tokens: where they are special-token text parsed as special tokens
+    // (llama-server's convention), the reference runs those; otherwise its steps continue another prompt.
+    const special = x.rendered === undefined ? x.tokenizer.encode(x.prompt, { addSpecial: true, parseSpecial: true }) : ids;
+    if (completion.promptTokenCount !== ids.length && completion.promptTokenCount === special.length && firstDifference(special, ids) !== undefined) {
+      ids = special;
+      meta.note = "the server reads special-token text in prompts as special tokens (llama-server does): the reference ran those ids too";
+    } else if (completion.promptTokenCount !== ids.length) {
       return fail('differ', `prompt tokens differ: the server counted ${completion.promptTokenCount}, the reference has ${ids.length}`, check, meta);
     }
   }
