@@ -1,21 +1,16 @@
 // rocforge conform: checks another OpenAI-compatible server (llama-server, vLLM, rocforge serve)
 // against rocforge's reference, prompt by prompt (src/conform). Exit code 1 when a case differs
 // otherwise than after a near tie (or no case could be compared), 0 otherwise.
-import { readFileSync, writeFileSync } from 'node:fs';
 import { createBackend } from '../../backends/index.ts';
 import { showNativeMessages } from '../../backends/native-stderr.ts';
 import { formatTerminal, renderHtml, toJson } from '../../conform/report.ts';
 import { runConform } from '../../conform/run.ts';
-import { fuzzPrompts, poolsOf } from '../../diff/fuzz-prompts.ts';
-import { Rng } from '../../engine/rng.ts';
-import { InvalidRequestError, UsageError } from '../../errors.ts';
-import { GgufFile } from '../../gguf/reader.ts';
+import { UsageError } from '../../errors.ts';
 import { DEFAULT_MODEL_NOTICE, resolveModel } from '../../server/model-source.ts';
-import { createTokenizer } from '../../tokenizer/tokenizer.ts';
 import { MODEL_OPTION, intAtLeast } from '../common-options.ts';
 import { defineCommand, parseCommand, renderHelp, type Values as OptionValues } from '../options.ts';
+import { promptsFrom, writeOut } from '../prompt-source.ts';
 
-const DEFAULT_PROMPTS = ['Once upon a time', 'The capital of France is', 'Hello, world! 123 + 456 ='];
 
 export const SPEC = defineCommand({
   command: 'conform',
@@ -65,7 +60,7 @@ export async function run(argv: string[]): Promise<number> {
   if (source.demo) console.error(`rocforge conform: ${DEFAULT_MODEL_NOTICE}`);
   const steps = intAtLeast('steps', v.steps, 1)!;
   const timeout = intAtLeast('timeout', v.timeout, 1)!;
-  const prompts = await promptsFrom(v, source.path);
+  const prompts = await promptsFrom(v, source.path, 'conform', () => 200);
   const backend = await createBackend(v.backend as 'cpu' | 'webgpu' | 'hip', { numerics: 'exact' });
   try {
     const report = await runConform({
@@ -90,43 +85,3 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-async function promptsFrom(v: Values, model: string): Promise<string[]> {
-  const given = [v.prompts !== undefined, v.prompt.length > 0, v.fuzz !== undefined].filter(Boolean).length;
-  if (given > 1) throw new UsageError('pass prompts one way: --prompts FILE, -p TEXT or --fuzz N');
-  if (v.seed !== undefined && v.fuzz === undefined) throw new UsageError('--seed goes with --fuzz N');
-  if (v.prompts !== undefined) return readPromptsFile(v.prompts);
-  if (v.prompt.length > 0) return v.prompt;
-  if (v.fuzz === undefined) return DEFAULT_PROMPTS;
-  const count = intAtLeast('fuzz', v.fuzz, 1)!;
-  const seed = v.seed !== undefined ? Number(v.seed) : Rng.randomSeed();
-  console.error(`rocforge conform: fuzz: ${count} prompts from seed ${seed} (replay with --fuzz ${count} --seed ${seed})`);
-  const file = await GgufFile.open(model);
-  try {
-    return fuzzPrompts(count, seed, poolsOf(createTokenizer(file.metadata)), 200).map((p) => p.text);
-  } finally {
-    await file.close();
-  }
-}
-
-function readPromptsFile(path: string): string[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new InvalidRequestError(`cannot read the prompts file ${path} (${(e as Error).message}): pass a JSON array of strings`);
-  }
-  const o = data as { prompts?: unknown; cases?: Array<{ prompt?: unknown }> };
-  const list: unknown[] | undefined = Array.isArray(data) ? data : Array.isArray(o.prompts) ? o.prompts : Array.isArray(o.cases) ? o.cases.map((c) => c.prompt) : undefined;
-  if (!list || list.length === 0 || !list.every((p): p is string => typeof p === 'string')) {
-    throw new InvalidRequestError(`${path}: expected a non-empty JSON array of strings, {"prompts": [...]}, or an oracle file's "cases"`);
-  }
-  return list;
-}
-
-function writeOut(path: string, text: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (e) {
-    throw new InvalidRequestError(`cannot write ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): pass a writable path`);
-  }
-}

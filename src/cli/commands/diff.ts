@@ -1,26 +1,21 @@
 // rocforge diff: runs the same token sequences on several backends and names the first op and layer
 // where they part (src/diff); with --oracle, one backend against llama.cpp's recorded outputs.
 // Exit code 1 when a bound is exceeded (or an oracle case is wrong), 0 otherwise.
-import { readFileSync, writeFileSync } from 'node:fs';
 import type { BackendName } from '../../backends/backend.ts';
 import { createBackend } from '../../backends/index.ts';
 import { compareBackends, requiredFromEnv } from '../../diff/compare.ts';
-import { fuzzPrompts, poolsOf } from '../../diff/fuzz-prompts.ts';
 import { formatOracleResult, readOracle, runOracle, verdictOf } from '../../diff/oracle.ts';
 import { formatTerminal, toJson } from '../../diff/report.ts';
 import { renderHtml } from '../../diff/report-html.ts';
 import type { Numerics } from '../../diff/thresholds.ts';
-import { Rng } from '../../engine/rng.ts';
 import { InvalidRequestError, UsageError } from '../../errors.ts';
-import { GgufFile } from '../../gguf/reader.ts';
 import { showNativeMessages } from '../../backends/native-stderr.ts';
 import { DEFAULT_MODEL_NOTICE, resolveModel } from '../../server/model-source.ts';
-import { createTokenizer } from '../../tokenizer/tokenizer.ts';
 import { MODEL_OPTION, intAtLeast } from '../common-options.ts';
 import { defineCommand, parseCommand, renderHelp, type Values as OptionValues } from '../options.ts';
+import { promptsFrom, writeOut } from '../prompt-source.ts';
 
 const DEFAULT_BACKENDS = 'cpu,webgpu,hip';
-const DEFAULT_PROMPTS = ['Once upon a time', 'The capital of France is', 'Hello, world! 123 + 456 ='];
 
 export const SPEC = defineCommand({
   command: 'diff',
@@ -78,7 +73,7 @@ export async function run(argv: string[]): Promise<number> {
   if (v.oracle !== undefined) return runOracleMode(v, source.path, numerics);
 
   const backends = backendList(v.backends ?? DEFAULT_BACKENDS);
-  const prompts = await promptsFrom(v, source.path, steps);
+  const prompts = await diffPrompts(v, source.path, steps);
   const report = await compareBackends({
     model: source.path,
     backends,
@@ -127,52 +122,13 @@ function backendList(s: string): BackendName[] {
   return names as BackendName[];
 }
 
-async function promptsFrom(v: Values, model: string, steps: number): Promise<{ texts: string[]; maxTokens?: number }> {
-  const given = [v.prompts !== undefined, v.prompt.length > 0, v.fuzz !== undefined].filter(Boolean).length;
-  if (given > 1) throw new UsageError('pass prompts one way: --prompts FILE, -p TEXT or --fuzz N');
-  if (v.seed !== undefined && v.fuzz === undefined) throw new UsageError('--seed goes with --fuzz N');
-  if (v.prompts !== undefined) return { texts: readPromptsFile(v.prompts) };
-  if (v.prompt.length > 0) return { texts: v.prompt };
-  if (v.fuzz === undefined) return { texts: DEFAULT_PROMPTS };
-  const count = intAtLeast('fuzz', v.fuzz, 1)!;
-  const ctx = intAtLeast('ctx-size', v['ctx-size'], 2)!;
-  const maxTokens = ctx - steps + 1;
-  if (maxTokens < 1) throw new InvalidRequestError(`--ctx-size ${ctx} leaves no room for a prompt before ${steps} steps: raise it or lower --steps`);
-  const seed = v.seed !== undefined ? Number(v.seed) : Rng.randomSeed();
-  console.error(`rocforge diff: fuzz: ${count} prompts from seed ${seed} (replay with --fuzz ${count} --seed ${seed})`);
-  const file = await GgufFile.open(model);
-  try {
-    const pools = poolsOf(createTokenizer(file.metadata));
-    return { texts: fuzzPrompts(count, seed, pools, maxTokens).map((p) => p.text), maxTokens };
-  } finally {
-    await file.close();
-  }
-}
-
-function readPromptsFile(path: string): string[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new InvalidRequestError(`cannot read the prompts file ${path} (${(e as Error).message}): pass a JSON array of strings`);
-  }
-  const list = Array.isArray(data)
-    ? data
-    : Array.isArray((data as { prompts?: unknown }).prompts)
-      ? (data as { prompts: unknown[] }).prompts
-      : Array.isArray((data as { cases?: unknown }).cases)
-        ? (data as { cases: Array<{ prompt?: unknown }> }).cases.map((c) => c.prompt)
-        : undefined;
-  if (!list || list.length === 0 || !list.every((p): p is string => typeof p === 'string')) {
-    throw new InvalidRequestError(`${path}: expected a non-empty JSON array of strings, {"prompts": [...]}, or an oracle file's "cases"`);
-  }
-  return list;
-}
-
-function writeOut(path: string, text: string): void {
-  try {
-    writeFileSync(path, text);
-  } catch (e) {
-    throw new InvalidRequestError(`cannot write ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): pass a writable path`);
-  }
+async function diffPrompts(v: Values, model: string, steps: number): Promise<{ texts: string[]; maxTokens?: number }> {
+  let maxTokens: number | undefined;
+  const texts = await promptsFrom(v, model, 'diff', () => {
+    const ctx = intAtLeast('ctx-size', v['ctx-size'], 2)!;
+    maxTokens = ctx - steps + 1;
+    if (maxTokens < 1) throw new InvalidRequestError(`--ctx-size ${ctx} leaves no room for a prompt before ${steps} steps: raise it or lower --steps`);
+    return maxTokens;
+  });
+  return { texts, maxTokens };
 }
