@@ -1,5 +1,5 @@
-// The three engines agree bit for bit in exact numerics: on every shared model and every oracle
-// prompt, cpu, webgpu and hip pick the same greedy tokens, and every step's logits (so its top-8
+// The three engines agree bit for bit in exact numerics: on every shared model (../shared/models and,
+// where present, ../shared/new-archs/models) and every oracle prompt, cpu, webgpu and hip pick the same greedy tokens, and every step's logits (so its top-8
 // log-probabilities) are the same float32 bits. A GPU backend that cannot open here is left out
 // with one line (hip: unless ROCFORGE_REQUIRE_HIP=1).
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import type { Backend } from '../../../src/backends/backend.ts';
 import { CpuBackend } from '../../../src/backends/cpu/index.ts';
 import { GgufFile } from '../../../src/gguf/reader.ts';
 import { Model } from '../../../src/model/model.ts';
-import { missingShared, sharedModels, sharedPath } from '../../helpers/shared.ts';
+import { hasShared, missingShared, sharedModels, sharedNewArchModels, sharedPath } from '../../helpers/shared.ts';
 import { readOracle, type Oracle } from '../../model/oracle-runner.ts';
 import { hipPresent, openHip } from './hip.ts';
 
@@ -103,10 +103,14 @@ describe.skipIf(!hip || skip !== undefined)('cpu, webgpu and hip: same greedy to
 
   // ROCFORGE_HIP_MODELS (a regular expression on file names) runs a part, to fit a time limit.
   const pick = process.env.ROCFORGE_HIP_MODELS;
-  for (const model of hip && !skip ? sharedModels().filter((m) => !pick || new RegExp(pick).test(m)) : []) {
+  const files = [
+    ...sharedModels().map((model) => ({ model, dir: [] as string[] })),
+    ...(hasShared('new-archs', 'oracle') ? sharedNewArchModels().map((model) => ({ model, dir: ['new-archs'] })) : []),
+  ];
+  for (const { model, dir } of hip && !skip ? files.filter((f) => !pick || new RegExp(pick).test(f.model)) : []) {
     it(model, async () => {
-      const oracle = readOracle(sharedPath('oracle', model.replace(/\.gguf$/, '.json')));
-      const path = sharedPath('models', model);
+      const oracle = readOracle(sharedPath(...dir, 'oracle', model.replace(/\.gguf$/, '.json')));
+      const path = sharedPath(...dir, 'models', model);
       const want = await trace(path, oracle, new CpuBackend());
       const differences: string[] = [];
       for (const g of gpus) {
