@@ -54,3 +54,6 @@ export class KernelLaunchError extends RocforgeError {
     super(message, options);
   }
 }
+
+/** Another engine's tool (llama-bench, llama-server) could not be run, or its output could not be read. */
+export class ReferenceToolError extends RocforgeError {}

@@ -1,5 +1,9 @@
 // Output of `rocforge bench model` in llama-bench's formats (md, csv, json, jsonl), with
 // llama-bench's field names wherever a field means the same, so existing tooling can read both.
+import { spread } from '../bench/stats.ts';
+import { testName } from '../bench/test-name.ts';
+
+export { testName };
 
 export interface BenchResult {
   readonly modelFilename: string;
@@ -14,6 +18,10 @@ export interface BenchResult {
   readonly nUbatch: number;
   readonly nPrompt: number;
   readonly nGen: number;
+  /** Sequences decoding together (tgN@bB: B slots, one row each per step); 1 for llama-bench's tests. */
+  readonly nSeq: number;
+  /** Most device memory the backend held during the test (weights, KV cache, activations), bytes. */
+  readonly peakDeviceBytes: number;
   /** When the test started, ISO 8601. */
   readonly testTime: string;
   /** Wall time of each repetition, nanoseconds. */
@@ -22,21 +30,17 @@ export interface BenchResult {
 
 export type BenchFormat = 'md' | 'csv' | 'json' | 'jsonl';
 
-function mean(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Tokens per second of each repetition: every sequence's tokens count (aggregate throughput). */
+export function samplesTs(r: Pick<BenchResult, 'nPrompt' | 'nGen' | 'nSeq' | 'samplesNs'>): number[] {
+  const tokens = (r.nPrompt + r.nGen) * r.nSeq;
+  return r.samplesNs.map((ns) => (tokens * 1e9) / ns);
 }
 
-/** Sample standard deviation (n - 1), 0 for a single sample, as llama-bench computes it. */
-function stddev(xs: readonly number[]): number {
-  if (xs.length < 2) return 0;
-  const m = mean(xs);
-  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
-}
-
-/** The fields of one result, llama-bench's names first. */
+/** The fields of one result, llama-bench's names first, then rocforge's (test, n_seq, median, ...). */
 export function benchRecord(r: BenchResult): Record<string, string | number | number[]> {
-  const tokens = r.nPrompt + r.nGen;
-  const ts = r.samplesNs.map((ns) => (tokens * 1e9) / ns);
+  const ts = samplesTs(r);
+  const ns = spread(r.samplesNs);
+  const t = spread(ts);
   return {
     model_filename: r.modelFilename,
     model_type: r.modelType,
@@ -50,23 +54,23 @@ export function benchRecord(r: BenchResult): Record<string, string | number | nu
     n_prompt: r.nPrompt,
     n_gen: r.nGen,
     test_time: r.testTime,
-    avg_ns: Math.round(mean(r.samplesNs)),
-    stddev_ns: Math.round(stddev(r.samplesNs)),
-    avg_ts: mean(ts),
-    stddev_ts: stddev(ts),
+    avg_ns: Math.round(ns.mean),
+    stddev_ns: Math.round(ns.stddev),
+    avg_ts: t.mean,
+    stddev_ts: t.stddev,
     samples_ns: r.samplesNs.map(Math.round),
     samples_ts: ts,
+    test: testName(r),
+    n_seq: r.nSeq,
+    median_ts: t.median,
+    min_ts: t.min,
+    max_ts: t.max,
+    peak_device_bytes: r.peakDeviceBytes,
   };
 }
 
-export function testName(r: Pick<BenchResult, 'nPrompt' | 'nGen'>): string {
-  if (r.nGen === 0) return `pp${r.nPrompt}`;
-  if (r.nPrompt === 0) return `tg${r.nGen}`;
-  return `pp${r.nPrompt}+tg${r.nGen}`;
-}
-
 /** Sizes as llama-bench prints them, in binary units but small models readable too. */
-function formatSize(bytes: number): string {
+export function formatSize(bytes: number): string {
   if (bytes >= 2 ** 30) return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
   if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(2)} MiB`;
   return `${(bytes / 2 ** 10).toFixed(2)} KiB`;
@@ -89,8 +93,18 @@ const MD_COLUMNS: ReadonlyArray<{ name: string; width: number; right: boolean; c
     width: 20,
     right: true,
     cell: (r) => {
-      const rec = benchRecord(r);
-      return `${(rec.avg_ts as number).toFixed(2)} ± ${(rec.stddev_ts as number).toFixed(2)}`;
+      const t = spread(samplesTs(r));
+      return `${t.mean.toFixed(2)} ± ${t.stddev.toFixed(2)}`;
+    },
+  },
+  { name: 'median', width: 10, right: true, cell: (r) => spread(samplesTs(r)).median.toFixed(2) },
+  {
+    name: 'min–max',
+    width: 19,
+    right: true,
+    cell: (r) => {
+      const t = spread(samplesTs(r));
+      return `${t.min.toFixed(1)}–${t.max.toFixed(1)}`;
     },
   },
 ];

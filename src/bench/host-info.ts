@@ -1,0 +1,35 @@
+// The machine a benchmark ran on, in words: CPU model and the GPU kernel driver's version as the
+// operating system reports it (the backends' device strings name the device, not the driver).
+import { readFileSync } from 'node:fs';
+import { cpus, hostname } from 'node:os';
+
+export interface HostInfo {
+  readonly hostname: string;
+  readonly cpu: string;
+  /** "NVIDIA driver 580.65.06", "amdgpu 6.8.5", or "" where none is found. */
+  readonly driver: string;
+  readonly node: string;
+}
+
+function readFirstLine(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8').split('\n')[0]!.trim();
+  } catch {
+    return null;
+  }
+}
+
+/** The GPU driver's version from /proc and /sys (Linux); "" elsewhere or without a GPU driver. */
+export function gpuDriver(read: (path: string) => string | null = readFirstLine): string {
+  const nv = read('/proc/driver/nvidia/version');
+  const m = nv?.match(/Kernel Module(?: for [\w-]+)?\s+([\d.]+)/);
+  if (m) return `NVIDIA driver ${m[1]}`;
+  const amd = read('/sys/module/amdgpu/version');
+  if (amd) return `amdgpu ${amd}`;
+  if (read('/sys/module/amdgpu/initstate') === 'live') return 'amdgpu (in-kernel)';
+  return '';
+}
+
+export function hostInfo(): HostInfo {
+  return { hostname: hostname(), cpu: cpus()[0]?.model.trim() ?? '', driver: gpuDriver(), node: process.version };
+}
