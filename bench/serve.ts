@@ -1,5 +1,5 @@
 // Load benchmark for a running rocforge (or any OpenAI-compatible) server: N concurrent streaming
-// clients for a bounded time; reports requests/s, generated tokens/s, and p50/p99 time-to-first-token
+// clients for a bounded time (or until a fixed number of requests is done: --requests); reports requests/s, generated tokens/s, and p50/p99 time-to-first-token
 // and inter-token latency, as JSON (stdout) and a human table (stderr).
 //   npx tsx bench/serve.ts --url http://127.0.0.1:8080 --clients 16 --duration 30
 //   rocforge bench serve --url http://127.0.0.1:8080 --clients 16 --duration 30
@@ -18,6 +18,12 @@ export interface ServeBenchOptions {
   temperature: number;
   model?: string;
   apiKey?: string;
+  /** Stop after this many requests (the run ends when the last finishes; durationS is then a time limit). */
+  requests?: number;
+  /** Ask the server to generate max_tokens even past end-of-sequence (llama-server's ignore_eos). */
+  ignoreEos?: boolean;
+  /** Names the server in reports ("llama-server", "rocforge hip fast"). */
+  label?: string;
 }
 
 export interface LatencySummary {
@@ -30,11 +36,14 @@ export interface LatencySummary {
 }
 
 export interface ServeBenchReport {
+  label?: string;
   url: string;
   endpoint: string;
   clients: number;
   durationS: number;
   maxTokens: number;
+  /** The fixed request count asked for, if any. */
+  requests?: number;
   elapsedS: number;
   requestsCompleted: number;
   /** Requests cut off by the end of the run (their tokens still count). */
@@ -83,7 +92,14 @@ interface Tally {
 }
 
 function requestBody(o: ServeBenchOptions): object {
-  const common = { max_tokens: o.maxTokens, temperature: o.temperature, stream: true, stream_options: { include_usage: true }, ...(o.model ? { model: o.model } : {}) };
+  const common = {
+    max_tokens: o.maxTokens,
+    temperature: o.temperature,
+    stream: true,
+    stream_options: { include_usage: true },
+    ...(o.ignoreEos ? { ignore_eos: true } : {}),
+    ...(o.model ? { model: o.model } : {}),
+  };
   return o.endpoint === 'chat' ? { ...common, messages: [{ role: 'user', content: o.prompt }] } : { ...common, prompt: o.prompt };
 }
 
@@ -159,10 +175,14 @@ export async function runServeBench(o: ServeBenchOptions): Promise<ServeBenchRep
   const start = performance.now();
   const timer = setTimeout(() => deadline.abort(), o.durationS * 1000);
   let networkFailures = 0;
+  let started = 0;
+  let lastDone = start;
   const client = async (): Promise<void> => {
-    while (!deadline.signal.aborted) {
+    while (!deadline.signal.aborted && (o.requests === undefined || started < o.requests)) {
+      started++;
       try {
         await oneRequest(o, deadline.signal, tally);
+        lastDone = performance.now();
       } catch (e) {
         // A server that is down fails fast; stop rather than spin.
         if (++networkFailures > 5 * o.clients) {
@@ -178,14 +198,18 @@ export async function runServeBench(o: ServeBenchOptions): Promise<ServeBenchRep
   } finally {
     clearTimeout(timer);
   }
-  const elapsedS = Math.min((performance.now() - start) / 1000, o.durationS + 1e-9) || 1e-9;
+  // A fixed request count ends with its last request; a timed run at its deadline.
+  const end = o.requests !== undefined && !deadline.signal.aborted ? lastDone : performance.now();
+  const elapsedS = Math.min((end - start) / 1000, o.durationS + 1e-9) || 1e-9;
   const r3 = (x: number): number => Math.round(x * 1000) / 1000;
   return {
+    ...(o.label !== undefined ? { label: o.label } : {}),
     url: o.url,
     endpoint: o.endpoint,
     clients: o.clients,
     durationS: o.durationS,
     maxTokens: o.maxTokens,
+    ...(o.requests !== undefined ? { requests: o.requests } : {}),
     elapsedS: r3(elapsedS),
     requestsCompleted: tally.completed,
     requestsCutOff: tally.cutOff,
@@ -202,8 +226,10 @@ export async function runServeBench(o: ServeBenchOptions): Promise<ServeBenchRep
 
 export function formatReport(r: ServeBenchReport): string {
   const rows: Array<[string, string]> = [
-    ['server', `${r.url} (${r.endpoint}, max_tokens ${r.maxTokens})`],
-    ['clients x duration', `${r.clients} x ${r.durationS} s (ran ${r.elapsedS} s)`],
+    ['server', `${r.label ? `${r.label}: ` : ''}${r.url} (${r.endpoint}, max_tokens ${r.maxTokens})`],
+    r.requests !== undefined
+      ? ['clients x requests', `${r.clients} clients, ${r.requests} requests (ran ${r.elapsedS} s, limit ${r.durationS} s)`]
+      : ['clients x duration', `${r.clients} x ${r.durationS} s (ran ${r.elapsedS} s)`],
     ['requests', `${r.requestsCompleted} completed, ${r.requestsCutOff} cut off at the end, ${r.requestsFailed} failed${r.requestsFailed ? ' ' + JSON.stringify(r.failures) : ''}`],
     ['requests/s', r.requestsPerSecond.toFixed(2)],
     ['generated tokens/s', `${r.tokensPerSecond.toFixed(1)} (${r.generatedTokens} tokens)`],
@@ -218,14 +244,17 @@ export function formatReport(r: ServeBenchReport): string {
 const HELP = `usage: rocforge bench serve --url URL [--clients N] [--duration S] [options]
        npx tsx bench/serve.ts --url URL [...]
 
-Drives N concurrent streaming clients against a running OpenAI-compatible server for S seconds and
-reports requests/s, generated tokens/s, and p50/p99 time-to-first-token and inter-token latency.
+Drives N concurrent streaming clients against a running OpenAI-compatible server for S seconds (or
+until R requests are done: --requests R, S then a time limit) and reports requests/s, generated tokens/s, and p50/p99 time-to-first-token and inter-token latency.
 JSON goes to stdout (or --json FILE), the table to stderr.
 
 options:
   --url URL           server base URL (default http://127.0.0.1:8080)
   --clients N         concurrent clients (default 8)
-  --duration S        seconds to run (default 10)
+  --duration S        seconds to run (default 10); with --requests, a time limit
+  --requests R        stop after R requests (e.g. --clients 32 --requests 32: 32 concurrent streams)
+  --ignore-eos        send ignore_eos: true (llama-server generates max_tokens past end-of-sequence)
+  --label TEXT        name of the server in the report
   --max-tokens N      max_tokens per request (default 64)
   --prompt TEXT       prompt / user message (default "Once upon a time")
   --endpoint E        chat | completions (default chat)
@@ -255,6 +284,9 @@ export async function main(argv: string[]): Promise<number> {
       model: { type: 'string' },
       'api-key': { type: 'string' },
       json: { type: 'string' },
+      requests: { type: 'string' },
+      'ignore-eos': { type: 'boolean', default: false },
+      label: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -273,8 +305,12 @@ export async function main(argv: string[]): Promise<number> {
     temperature: posInt('temperature', values.temperature, 0),
     model: values.model,
     apiKey: values['api-key'] ?? process.env.ROCFORGE_API_KEY,
+    ...(values.requests !== undefined ? { requests: Math.floor(posInt('requests', values.requests)) } : {}),
+    ignoreEos: values['ignore-eos'],
+    ...(values.label !== undefined ? { label: values.label } : {}),
   };
-  console.error(`bench serve: ${opts.clients} streaming clients against ${opts.url} for ${opts.durationS} s...`);
+  const until = opts.requests !== undefined ? `${opts.requests} requests (at most ${opts.durationS} s)` : `${opts.durationS} s`;
+  console.error(`bench serve: ${opts.clients} streaming clients against ${opts.url} for ${until}...`);
   const report = await runServeBench(opts);
   console.error(formatReport(report));
   const json = JSON.stringify(report, null, 2);

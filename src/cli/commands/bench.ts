@@ -10,13 +10,16 @@ type Run = (argv: string[]) => Promise<number>;
 export const SERVE_SPEC = defineCommand({
   command: 'bench serve',
   usage: '--url URL [--clients N] [--duration S] [options]',
-  description: `Drives N concurrent streaming clients against a running OpenAI-compatible server for S seconds and
-reports requests/s, generated tokens/s, and p50/p99 time-to-first-token and inter-token latency.
+  description: `Drives N concurrent streaming clients against a running OpenAI-compatible server for S seconds (or
+until R requests are done: --requests R, S then a time limit) and reports requests/s, generated tokens/s, and p50/p99 time-to-first-token and inter-token latency.
 JSON goes to stdout (or --json FILE), the table to stderr.`,
   options: {
     url: { type: 'string', arg: 'URL', help: 'server base URL', default: 'http://127.0.0.1:8080' },
     clients: { type: 'string', arg: 'N', number: 'int', help: 'concurrent clients', default: '8' },
-    duration: { type: 'string', arg: 'S', number: 'float', help: 'seconds to run', default: '10' },
+    duration: { type: 'string', arg: 'S', number: 'float', help: 'seconds to run; with --requests, a time limit', default: '10' },
+    requests: { type: 'string', arg: 'R', number: 'int', help: 'stop after R requests (--clients 32 --requests 32: 32 concurrent streams)' },
+    'ignore-eos': { type: 'boolean', help: "send ignore_eos: true (llama-server then generates max_tokens past end-of-sequence)" },
+    label: { type: 'string', arg: 'TEXT', help: 'name of the server in the report' },
     'max-tokens': { type: 'string', arg: 'N', number: 'int', help: 'max_tokens per request', default: '64' },
     prompt: { type: 'string', arg: 'TEXT', help: 'prompt / user message', default: 'Once upon a time' },
     endpoint: { type: 'string', arg: 'E', choices: ['chat', 'completions'], help: 'chat | completions', default: 'chat' },
