@@ -169,10 +169,11 @@ async function measure(o: {
     console.error(`rocforge bench: ${basename(o.path)} on ${b.name} (${b.deviceDescription}), ${o.reps} repetitions`);
     o.writer.header();
     const results: BenchResult[] = [];
-    const ctx = Math.max(...o.tests.map((t) => t.nPrompt + t.nGen), 1);
     for (const t of o.tests) {
-      // One cache per sequence count, so that the batch-1 tests run on a one-slot cache as before.
+      // One cache per sequence count, so that the batch-1 tests run on a one-slot cache as before;
+      // the batched ones hold only what their decode tests reach (B slots of a 512-cell context add up).
       let cache = caches.get(t.nSeq);
+      const ctx = Math.max(...o.tests.filter((x) => x.nSeq === t.nSeq).map((x) => x.nPrompt + x.nGen), 1);
       if (!cache) caches.set(t.nSeq, (cache = model.createKvCache(t.nSeq, ctx)));
       const bench = new Runner(model, cache, Math.min(o.nBatch, o.nUbatch), () => b.memoryInUse());
       if (t.nPrompt > 0) await bench.prompt(Math.min(t.nPrompt, bench.chunk));

@@ -1,5 +1,6 @@
-// rocforge bench [model|serve]: benchmarks. `bench model` (the default, as llama-bench: -m, -p, -n,
-// -r, -o) measures prefill and decode speed; `bench serve` load-tests a running server (bench/serve.ts).
+// rocforge bench [model|serve|summary]: benchmarks. `bench model` (the default, as llama-bench: -m,
+// -p, -n, -r, -o) measures prefill and decode speed; `bench serve` load-tests a running server
+// (bench/serve.ts); `bench summary` merges their JSON reports into one table and chart.
 import { UsageError } from '../../errors.ts';
 import { defineCommand, nearest, parseCommand, renderHelp } from '../options.ts';
 import { VERBOSE_OPTION } from '../common-options.ts';
@@ -34,6 +35,7 @@ JSON goes to stdout (or --json FILE), the table to stderr.`,
 const BENCHES: Record<string, { load: () => Promise<Run> }> = {
   model: { load: async () => (await import('./bench-model.ts')).run },
   serve: { load: async () => runServeBench },
+  summary: { load: async () => (await import('./bench-summary.ts')).run },
 };
 
 async function runServeBench(argv: string[]): Promise<number> {
