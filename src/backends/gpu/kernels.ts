@@ -51,6 +51,7 @@ export const KERNELS = {
   rope: k('rope', ['rw', 'rw', 'read', 'read'], { includes: ['exact.wgsl'] }),
   kvStore: k('kv_store', ['read', 'read', 'read', 'read', 'rw', 'rw']),
   attention: k('attention', ['read', 'read', 'read', 'read', 'read', 'rw', 'rw'], { reduce: true, wg: 256, includes: ['half.wgsl', 'exact.wgsl'] }),
+  attentionPrefill: k('attention_prefill', ['read', 'read', 'read', 'read', 'read', 'rw'], { wg: null, variant: 'WIDE' }),
   attentionExact: k('attention_exact', ['read', 'read', 'read', 'read', 'read', 'rw', 'rw'], { wg: null, includes: ['exact.wgsl', 'tanhf.wgsl'], variant: 'LONG' }),
   swiglu: k('swiglu', ['read', 'read', 'rw', 'read'], { wg: 256, includes: ['exact.wgsl'] }),
   scale: k('scale', ['read', 'rw'], { wg: 256, includes: ['exact.wgsl', 'tanhf.wgsl'] }),
@@ -59,6 +60,8 @@ export const KERNELS = {
   gatherRows: k('gather_rows', ['read', 'read', 'rw'], { wg: 256 }),
 } as const satisfies Record<string, KernelSpec>;
 
+/** (row, head) vectors per workgroup of attention_prefill.wgsl (its QT). */
+export const ATTENTION_PREFILL_TILE = 32;
 /** Rows of x up to which matmul uses the matrix-vector kernel (its MAXB). */
 export const MATVEC_MAX_ROWS = 8;
 /** Tile edge of the matrix-matrix kernel. */

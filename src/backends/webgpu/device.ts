@@ -22,7 +22,7 @@ export const REQUIRED_LIMITS = {
   maxStorageBuffersPerShaderStage: 6,
   maxComputeInvocationsPerWorkgroup: 256,
   maxComputeWorkgroupSizeX: 256,
-  maxComputeWorkgroupStorageSize: 9 * 1024,
+  maxComputeWorkgroupStorageSize: 16 * 1024, // attention_prefill (WebGPU guarantees 16 KiB)
   maxUniformBufferBindingSize: 256,
 } as const;
 
