@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { K_TYPES } from '../../../src/backends/cpu/kquant-dot.ts';
 import { hasExactDot } from '../../../src/backends/cpu/quant-dot.ts';
-import { actRoundBlock, actRoundMode, floatKernelKind, isKQuant, kernelRuns, legacyKernelKind } from '../../../src/backends/gpu/kernel-choice.ts';
+import { actRoundBlock, actRoundMode, attentionPrefillVariant, floatKernelKind, isKQuant, kernelRuns, legacyKernelKind } from '../../../src/backends/gpu/kernel-choice.ts';
 import { GPU_WEIGHT_TYPES } from '../../../src/backends/gpu/kernels.ts';
 import { webgpuWeightTypes } from '../../../src/backends/webgpu/shader-composer.ts';
 import { GgmlType } from '../../../src/gguf/types.ts';
@@ -52,6 +52,16 @@ describe('kernel choice', () => {
     ]);
     // A tensor of another row count (gathered logits) holds one row per sequence.
     expect(kernelRuns(2, Int32Array.of(1, 3, 3, 3))).toEqual([{ lo: 0, n: 2, batched: false }]);
+  });
+
+  it('attention_prefill takes prompts past the decode rows, with long runs of one slot and heads up to 128', () => {
+    const rows = (n: number, slot = 0) => new Array<number>(n).fill(slot);
+    expect([2, 48, 64, 65, 96, 128, 130].map((d) => attentionPrefillVariant(rows(9), d, 8))).toEqual([0, 0, 0, 1, 1, 1, undefined]);
+    expect(attentionPrefillVariant(rows(8), 64, 8)).toBeUndefined();
+    // Runs of 8 rows or more on average: two prompts; runs of 4: batched decode-like rows.
+    expect(attentionPrefillVariant([...rows(9, 0), ...rows(7, 1)], 64, 8)).toBe(0);
+    expect(attentionPrefillVariant([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2], 64, 8)).toBeUndefined();
+    expect(attentionPrefillVariant([0, 1, 0, 1, 0, 1, 0, 1, 0, 1], 64, 8)).toBeUndefined();
   });
 
   it('the WGSL dequant helpers cover exactly the GPU weight types', () => {

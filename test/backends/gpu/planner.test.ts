@@ -119,6 +119,30 @@ describe('GPU op planning', () => {
     expect(fast.ex.take()).toEqual(['rmsnorm_q8', 'matvec_q8 Q8_0', 'matvec_q8 Q8_0', 'add', 'q8_quant', 'matvec_q8 Q8_0']);
   });
 
+  it('runs fast attention of a prompt in attention_prefill (tiles of 32 vectors per KV head), decode rows and exact numerics elsewhere', () => {
+    const heads = { nHeads: 8, nKvHeads: 2, scale: 0.125 };
+    const run = (opts: GpuBackendOptions, slots: number[], headDim: number) => {
+      const { ex, b } = setup(opts);
+      const cache = b.createKvCache({ nLayers: 1, nSlots: 4, contextLength: 64, kvDim: 2 * headDim });
+      const rows = slots.length;
+      const s = b.createIndex(rows);
+      b.writeIndex(s, Int32Array.from(slots));
+      const pos = b.createIndex(rows);
+      b.writeIndex(pos, Int32Array.from(slots, (_, i) => i));
+      b.attention(b.createTensor(rows, 8 * headDim), cache, 0, s, pos, { ...heads, headDim }, b.createTensor(rows, 8 * headDim));
+      return ex.dispatches.map((d) => [d.kernel.name, d.variant, d.groups[0]]);
+    };
+    const prompt = new Array<number>(20).fill(1);
+    // 20 rows x 4 heads of a group = 80 vectors: 3 tiles per KV head.
+    expect(run({ exact: false }, prompt, 64)).toEqual([['attention_prefill', 0, 6]]);
+    expect(run({ exact: false }, prompt, 128)).toEqual([['attention_prefill', 1, 6]]);
+    expect(run({ exact: false }, prompt, 256)).toEqual([['attention', 0, 160]]);
+    expect(run({ exact: false }, prompt.slice(0, 8), 64)).toEqual([['attention', 0, 64]]);
+    // 16 rows of 4 sequences (runs of 4 rows): one workgroup per (row, head).
+    expect(run({ exact: false }, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3], 64)).toEqual([['attention', 0, 128]]);
+    expect(run({}, prompt, 64).map((d) => d[0])).toEqual(['attention_exact']);
+  });
+
   it('lays a large grid over x up to 65535 workgroups and the rest over y', () => {
     const { ex, b } = setup();
     const a = b.createTensor(257, 65536); // add: one workgroup per 256 elements, 65792 in all
