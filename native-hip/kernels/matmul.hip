@@ -1,13 +1,5 @@
 // Twin of shaders/matmul.wgsl: bindings as pointers, the dequant helpers take W first and the
-// weight type as DQ. On NVIDIA GPUs from sm_80 on, for every weight type but F32, the same
-// workgroup (256 threads, one 64x64 tile of Y, the same grid) multiplies on the tensor cores
-// instead (matmul_tf32): slices of 32 k, the next slice's X and dequantized W loaded into
-// registers while the current one is multiplied; each of the 8 warps computes two 16x16 blocks of
-// the tile with TF32 wmma (x and w rounded to TF32's 10-bit mantissa, f32 accumulation), and the
-// tile goes through workgroup memory to the same epilogue. The sums' order and rounding differ
-// from the WGSL's f32 FMA chains (fast numerics): F16/BF16 weights meet x rounded to their type,
-// exact in TF32; quantized weights stay far inside matmulQuantized; F32 weights keep the f32 path,
-// as TF32 would exceed the f32 matmul bound.
+// weight type as DQ.
 //
 // matmul (prefill): Y[m][n] = sum_k X[m][k] * W[n][k] (+ bias[n]) for many rows m.
 // Tiled: a workgroup of 16x16 threads computes a 64x64 tile of Y, stepping k in slices of 16;
@@ -15,11 +7,39 @@
 // next to the matching slice of X, and every thread accumulates a 4x4 register block
 // (rows ty + 16a, columns tx + 16b: strided so that reads of the tiles spread over banks).
 // The weight may be one part of a weight split by rows (out_offset = the part's first row).
+//
+// On NVIDIA GPUs from sm_80 on, every weight type but F32 multiplies on the tensor cores instead
+// (matmul_tc), with FP16 wmma (m16n16k16, f32 accumulation); BF16 weights with BF16 wmma.
+// - Numerics (fast numerics only): x and the dequantized w are rounded to f16 (bf16 for BF16
+//   weights) and the sums run in another order than the WGSL's f32 FMA chains. F16/BF16 weights
+//   meet x already rounded to their type (act_round), so every product is exact and only the f32
+//   accumulation order differs (inside matmul's bound). Quantized weights: d*q and the Q8-rounded
+//   x each lose at most 2^-11 relatively, an NMSE near 1e-7, far inside matmulQuantized (1e-5);
+//   |x| past f16's 65504 would overflow (activations of that size do not occur in the models this
+//   runs, but it is the one range limit the f32 path does not have). F32 weights keep the f32
+//   path, as f16 (or TF32) would exceed the f32 matmul bound.
+// - Tiles: BM rows of X by BN rows of W per workgroup of 256 threads (8 warps, 2 along M by 4
+//   along N, each warp (BM/2) x (BN/4) of Y as 16x16 accumulator fragments); the host picks
+//   128x128 when that still gives about a GPU's worth of workgroups, else 64x128, else 64x64
+//   (matmul_shape). The dispatch keeps matmul.wgsl's grid (one workgroup per 64x64 tile): the
+//   workgroups are numbered linearly and the first ones take the larger tiles, M fastest (so
+//   neighbours share the dequantized W tile in L2), the rest return at once.
+// - k in slices of 32, double-buffered in shared memory (f16, rows padded to 40 halves): while
+//   slice s is multiplied, slice s+1 of X (16-byte loads when the rows allow) and of W (dq4, the
+//   same helpers as the f32 path, so every weight type works) is in flight in registers, then
+//   stored converted into the other buffer; one barrier per slice.
+// - Rows past M or N load the last valid row (their results are never stored), so the full slices
+//   load without bounds checks; only a slice crossing K (or X rows not 16-byte aligned, K % 4 != 0)
+//   loads element by element, zero past K.
+// - Epilogue: each warp stores one accumulator fragment at a time into its own 16x16 scratch and
+//   writes it out with the bias, the same `v + bias` as the f32 path.
 #include "rf_launch.h"
 #include "rf_wgsl.h"
 #include "rf_dequant.h"
 #if RF_CUDA
 #include <mma.h>
+#include <cuda_fp16.h>
+#include <cuda_bf16.h>
 #endif
 
 namespace {
@@ -39,123 +59,214 @@ constexpr u32 STRIDE = 17u; // BK + 1: padding against bank conflicts
 
 __shared__ f32 xs[1088]; // TILE * STRIDE
 __shared__ f32 ws[1088];
+
+// Tensor-core tile shapes (rows of X x rows of W per workgroup), picked by the host.
+constexpr u32 TC_SHAPES[3][2] = {{128u, 128u}, {64u, 128u}, {64u, 64u}};
+
+// The largest shape that still gives about a GPU's worth of workgroups (an H200 has 132 SMs;
+// fewer, larger tiles read X and W fewer times but leave SMs idle).
+inline u32 matmul_shape(u32 m, u32 n) {
+  auto tiles = [&](u32 s) { return ((m + TC_SHAPES[s][0] - 1u) / TC_SHAPES[s][0]) * ((n + TC_SHAPES[s][1] - 1u) / TC_SHAPES[s][1]); };
+  if (tiles(0u) >= 128u) return 0u;
+  if (tiles(1u) >= 64u) return 1u;
+  return 2u;
+}
 }
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
 namespace {
-constexpr u32 TBK = 32u;     // k per slice
-constexpr u32 TSTRIDE = 36u; // TBK + 4: wmma wants rows of a multiple of 16 bytes, 32-byte aligned fragments
-constexpr u32 CSTRIDE = 68u; // TILE + 4
-__shared__ __align__(32) f32 tsh[2u * TILE * TSTRIDE]; // X slice, W slice; then the Y tile (TILE * CSTRIDE)
-}
+constexpr u32 TC_BK = 32u;   // k per slice
+constexpr u32 TC_LDS = 40u;  // TC_BK + 8 halves: 80-byte rows, a multiple of 16 bytes (wmma) whose 8 rows of a fragment fall on distinct banks
+constexpr u32 TC_CLD = 16u;  // epilogue scratch row stride (floats)
+constexpr u32 TC_SMEM = 2u * (128u + 128u) * TC_LDS * 2u; // bytes: two slices of the largest tile, 40 KiB
+__shared__ __align__(128) unsigned char tc_sh[TC_SMEM];
 
-// Elements k..k+3 of X row xm and of W row wn (zero past the ends), as the f32 path loads them.
-template <class DQ>
-RF_INLINE void tf32_load4(const Params& P, const u32* W, const f32* X, u32 xm, u32 wn, u32 rb, u32 k, vec4<f32>& xv, vec4<f32>& wv) {
-  const u32 cols = P.cols;
-  xv = vec4<f32>(0.0f);
-  wv = vec4<f32>(0.0f);
-  if (k + 3u < cols) {
-    if (xm < P.m) {
-      const u32 xb = xm * cols + k;
-      xv = vec4<f32>(X[xb], X[xb + 1u], X[xb + 2u], X[xb + 3u]);
-    }
-    if (wn < P.w_rows) { wv = DQ::dq4(W, rb, k); }
-  } else {
-    for (u32 e = 0u; e < 4u; e++) {
-      if (k + e < cols) {
-        if (xm < P.m) { xv[e] = X[xm * cols + k + e]; }
-        if (wn < P.w_rows) { wv[e] = DQ::dq1(W, rb, k + e); }
-      }
-    }
+// The tensor cores' element type per weight type: f16, bf16 for BF16 weights.
+struct TcHalf {
+  typedef __half T;
+  static RF_INLINE u32 pack2(f32 a, f32 b) {
+    const __half2 h = __floats2half2_rn(a, b); // a in the low half: the lower address
+    u32 u;
+    memcpy(&u, &h, 4);
+    return u;
   }
-}
+};
+struct TcBf16 {
+  typedef __nv_bfloat16 T;
+  static RF_INLINE u32 pack2(f32 a, f32 b) {
+    const __nv_bfloat162 h = __floats2bfloat162_rn(a, b);
+    u32 u;
+    memcpy(&u, &h, 4);
+    return u;
+  }
+};
+template <class DQ> struct TcElem { typedef TcHalf E; };
+template <> struct TcElem<BF16> { typedef TcBf16 E; };
 
-template <class DQ>
-RF_INLINE void matmul_tf32(const Params& P, const u32* __restrict__ W, const f32* __restrict__ X, f32* __restrict__ Y,
-                           const f32* __restrict__ BIAS) {
+template <class E> RF_INLINE uint2 tc_pack4(vec4<f32> v) { return make_uint2(E::pack2(v.x, v.y), E::pack2(v.z, v.w)); }
+
+template <class DQ, class E, u32 BM, u32 BN>
+RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* __restrict__ X, f32* __restrict__ Y,
+                         const f32* __restrict__ BIAS) {
   using namespace nvcuda;
-  const vec3<u32> wid = workgroup_id();
-  const u32 lid = local_invocation_index();
-  const u32 n0 = wid.x * TILE;
-  const u32 m0 = wid.y * TILE;
-  const u32 cols = P.cols;
-  // Loader: each thread loads 8 consecutive k of one tile row, of X and of W.
-  const u32 lr = lid / 4u;
-  const u32 lk = (lid % 4u) * 8u;
-  const u32 xm = m0 + lr;
-  const u32 wn = n0 + lr;
-  const u32 rb = wn * P.row_bytes;
-  f32* xs_t = tsh;
-  f32* ws_t = tsh + TILE * TSTRIDE;
-  // Warp w: tile rows 16 * (w / 2), tile columns 32 * (w % 2) and 16 more.
+  typedef typename E::T T;
+  constexpr u32 FM = BM / 32u;  // 16-row fragments per warp (2 warps along M)
+  constexpr u32 FN = BN / 64u;  // 16-column fragments per warp (4 warps along N)
+  constexpr u32 XL = BM / 32u;  // X rows each thread loads per slice (4 k each)
+  constexpr u32 WL = BN / 32u;  // W rows each thread loads per slice
+  constexpr u32 STAGE = (BM + BN) * TC_LDS; // elements of one buffered slice: X rows, then W rows
+  static_assert(FM >= 1u && FN >= 1u && 2u * STAGE * 2u <= TC_SMEM, "tile shape");
+  static_assert(8u * 16u * TC_CLD * 4u <= TC_SMEM, "epilogue scratch");
+  T* const sh = reinterpret_cast<T*>(tc_sh);
+  const u32 lid = threadIdx.x;
   const u32 warp = lid / 32u;
-  const u32 fr = (warp / 2u) * 16u;
-  const u32 fc = (warp % 2u) * 32u;
-  wmma::fragment<wmma::accumulator, 16, 16, 8, float> c0, c1;
-  wmma::fill_fragment(c0, 0.0f);
-  wmma::fill_fragment(c1, 0.0f);
-  vec4<f32> xa, xb, wa, wb;
-  tf32_load4<DQ>(P, W, X, xm, wn, rb, lk, xa, wa);
-  tf32_load4<DQ>(P, W, X, xm, wn, rb, lk + 4u, xb, wb);
-  for (u32 k0 = 0u; k0 < cols; k0 += TBK) {
-    const u32 s = lr * TSTRIDE + lk;
-    xs_t[s] = xa.x; xs_t[s + 1u] = xa.y; xs_t[s + 2u] = xa.z; xs_t[s + 3u] = xa.w;
-    xs_t[s + 4u] = xb.x; xs_t[s + 5u] = xb.y; xs_t[s + 6u] = xb.z; xs_t[s + 7u] = xb.w;
-    ws_t[s] = wa.x; ws_t[s + 1u] = wa.y; ws_t[s + 2u] = wa.z; ws_t[s + 3u] = wa.w;
-    ws_t[s + 4u] = wb.x; ws_t[s + 5u] = wb.y; ws_t[s + 6u] = wb.z; ws_t[s + 7u] = wb.w;
-    workgroupBarrier();
-    if (k0 + TBK < cols) {
-      tf32_load4<DQ>(P, W, X, xm, wn, rb, k0 + TBK + lk, xa, wa);
-      tf32_load4<DQ>(P, W, X, xm, wn, rb, k0 + TBK + lk + 4u, xb, wb);
-    }
+  const u32 lane = lid % 32u;
+  const u32 wm = (warp / 4u) * (BM / 2u); // the warp's first row and column in the tile
+  const u32 wn = (warp % 4u) * (BN / 4u);
+  // Loader: thread lid loads k lk..lk+3 of tile rows lr + 32i (8 threads per row: 128 bytes of X).
+  const u32 lr = lid / 8u;
+  const u32 lk = (lid % 8u) * 4u;
+  const u32 M = P.m;
+  const u32 N = P.w_rows;
+  const u32 cols = P.cols;
+  const u32 tiles_m = (M + BM - 1u) / BM;
+  const u32 tiles = tiles_m * ((N + BN - 1u) / BN);
+  const u32 nk = (cols + TC_BK - 1u) / TC_BK;
+  // Slices [0, nfast) lie inside K and take 16-byte loads of X.
+  const bool xvec = (cols % 4u) == 0u && (reinterpret_cast<uintptr_t>(X) & 15u) == 0u;
+  const u32 nfast = xvec ? cols / TC_BK : 0u;
+
+  for (u32 t = blockIdx.x + gridDim.x * blockIdx.y; t < tiles; t += gridDim.x * gridDim.y) {
+    const u32 m0 = (t % tiles_m) * BM;
+    const u32 n0 = (t / tiles_m) * BN;
+    u32 xrow[XL]; // element offset of each loaded X row
+    u32 wrb[WL];  // byte offset of each loaded W row
 #pragma unroll
-    for (u32 kk = 0u; kk < TBK; kk += 8u) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> a;
-      wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major> b0, b1;
-      wmma::load_matrix_sync(a, xs_t + fr * TSTRIDE + kk, TSTRIDE);
-      wmma::load_matrix_sync(b0, ws_t + fc * TSTRIDE + kk, TSTRIDE);
-      wmma::load_matrix_sync(b1, ws_t + (fc + 16u) * TSTRIDE + kk, TSTRIDE);
-      for (int t = 0; t < a.num_elements; t++) { a.x[t] = wmma::__float_to_tf32(a.x[t]); }
-      for (int t = 0; t < b0.num_elements; t++) {
-        b0.x[t] = wmma::__float_to_tf32(b0.x[t]);
-        b1.x[t] = wmma::__float_to_tf32(b1.x[t]);
+    for (u32 i = 0u; i < XL; i++) { xrow[i] = min(m0 + lr + 32u * i, M - 1u) * cols; }
+#pragma unroll
+    for (u32 i = 0u; i < WL; i++) { wrb[i] = min(n0 + lr + 32u * i, N - 1u) * P.row_bytes; }
+
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[FM][FN];
+#pragma unroll
+    for (u32 i = 0u; i < FM; i++) {
+#pragma unroll
+      for (u32 j = 0u; j < FN; j++) { wmma::fill_fragment(acc[i][j], 0.0f); }
+    }
+    vec4<f32> xr[XL]; // the next slice of X, as loaded
+    uint2 wr[WL];     // the next slice of W, dequantized and packed
+
+    // A slice inside K, X rows 16-byte aligned.
+    auto load_fast = [&](u32 k0) {
+      const u32 k = k0 + lk;
+#pragma unroll
+      for (u32 i = 0u; i < XL; i++) { xr[i] = *reinterpret_cast<const vec4<f32>*>(X + xrow[i] + k); }
+#pragma unroll
+      for (u32 i = 0u; i < WL; i++) { wr[i] = tc_pack4<E>(DQ::dq4(W, wrb[i], k)); }
+    };
+    // Any slice: element by element where needed, zero past K (both operands, so that nothing
+    // but zeros meets zeros).
+    auto load_safe = [&](u32 k0) {
+      const u32 k = k0 + lk;
+#pragma unroll
+      for (u32 i = 0u; i < XL; i++) {
+        vec4<f32> xv = vec4<f32>(0.0f);
+        for (u32 e = 0u; e < 4u; e++) {
+          if (k + e < cols) { xv[e] = X[xrow[i] + k + e]; }
+        }
+        xr[i] = xv;
       }
-      wmma::mma_sync(c0, a, b0, c0);
-      wmma::mma_sync(c1, a, b1, c1);
+#pragma unroll
+      for (u32 i = 0u; i < WL; i++) {
+        vec4<f32> wv = vec4<f32>(0.0f);
+        if (k + 3u < cols) {
+          wv = DQ::dq4(W, wrb[i], k);
+        } else {
+          for (u32 e = 0u; e < 4u; e++) {
+            if (k + e < cols) { wv[e] = DQ::dq1(W, wrb[i], k + e); }
+          }
+        }
+        wr[i] = tc_pack4<E>(wv);
+      }
+    };
+    auto store = [&](u32 stage) {
+      T* const xs_t = sh + stage * STAGE;
+      T* const ws_t = xs_t + BM * TC_LDS;
+#pragma unroll
+      for (u32 i = 0u; i < XL; i++) { *reinterpret_cast<uint2*>(xs_t + (lr + 32u * i) * TC_LDS + lk) = tc_pack4<E>(xr[i]); }
+#pragma unroll
+      for (u32 i = 0u; i < WL; i++) { *reinterpret_cast<uint2*>(ws_t + (lr + 32u * i) * TC_LDS + lk) = wr[i]; }
+    };
+    auto compute = [&](u32 stage) {
+      const T* const xs_t = sh + stage * STAGE;
+      const T* const ws_t = xs_t + BM * TC_LDS;
+#pragma unroll
+      for (u32 kk = 0u; kk < TC_BK; kk += 16u) {
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> b[FN];
+#pragma unroll
+        for (u32 j = 0u; j < FN; j++) { wmma::load_matrix_sync(b[j], ws_t + (wn + 16u * j) * TC_LDS + kk, TC_LDS); }
+#pragma unroll
+        for (u32 i = 0u; i < FM; i++) {
+          wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
+          wmma::load_matrix_sync(a, xs_t + (wm + 16u * i) * TC_LDS + kk, TC_LDS);
+#pragma unroll
+          for (u32 j = 0u; j < FN; j++) { wmma::mma_sync(acc[i][j], a, b[j], acc[i][j]); }
+        }
+      }
+    };
+
+    if (nfast > 0u) { load_fast(0u); } else { load_safe(0u); }
+    store(0u);
+    for (u32 s = 0u; s < nk; s++) {
+      // Slice s is in buffer s % 2; every warp is done with buffer (s + 1) % 2 (slice s - 1).
+      __syncthreads();
+      const u32 cur = s & 1u;
+      if (s + 1u < nfast) {
+        load_fast((s + 1u) * TC_BK);
+        compute(cur);
+        store(cur ^ 1u);
+      } else if (s + 1u < nk) {
+        load_safe((s + 1u) * TC_BK);
+        compute(cur);
+        store(cur ^ 1u);
+      } else {
+        compute(cur);
+      }
     }
-    workgroupBarrier();
-  }
-  f32* ct = tsh;
-  wmma::store_matrix_sync(ct + fr * CSTRIDE + fc, c0, CSTRIDE, wmma::mem_row_major);
-  wmma::store_matrix_sync(ct + fr * CSTRIDE + fc + 16u, c1, CSTRIDE, wmma::mem_row_major);
-  workgroupBarrier();
-  const u32 tx = lid % 16u;
-  const u32 ty = lid / 16u;
-  for (u32 i = 0u; i < 4u; i++) {
-    const u32 m = m0 + ty + 16u * i;
-    if (m >= P.m) { continue; }
-    for (u32 j = 0u; j < 4u; j++) {
-      const u32 n = n0 + tx + 16u * j;
-      if (n >= P.w_rows) { continue; }
-      const u32 oc = P.out_offset + n;
-      f32 v = ct[(ty + 16u * i) * CSTRIDE + tx + 16u * j];
-      if (P.has_bias != 0u) { v += BIAS[oc]; }
-      Y[m * P.out_cols + oc] = v;
+    __syncthreads(); // the buffers become the epilogue's scratch
+
+    f32* const scratch = reinterpret_cast<f32*>(tc_sh) + warp * (16u * TC_CLD);
+#pragma unroll
+    for (u32 i = 0u; i < FM; i++) {
+#pragma unroll
+      for (u32 j = 0u; j < FN; j++) {
+        wmma::store_matrix_sync(scratch, acc[i][j], TC_CLD, wmma::mem_row_major);
+        __syncwarp();
+        // Two fragment rows per step, 16 consecutive columns each.
+        for (u32 e = 0u; e < 8u; e++) {
+          const u32 r = 2u * e + lane / 16u;
+          const u32 c = lane % 16u;
+          const u32 m = m0 + wm + 16u * i + r;
+          const u32 n = n0 + wn + 16u * j + c;
+          if (m < M && n < N) {
+            const u32 oc = P.out_offset + n;
+            f32 v = scratch[r * TC_CLD + c];
+            if (P.has_bias != 0u) { v += BIAS[oc]; }
+            Y[m * P.out_cols + oc] = v;
+          }
+        }
+        __syncwarp();
+      }
     }
+    __syncthreads(); // before a next tile stores its first slice over the scratch
   }
+}
 }
 #endif
 
+// The f32 tiles (matmul.wgsl's arithmetic), for every GPU and weight type without matmul_tc.
 template <class DQ>
-__global__ void matmul_main(const Params P, const u32* __restrict__ W, const f32* __restrict__ X, f32* __restrict__ Y,
-                            const f32* __restrict__ BIAS) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  if constexpr (DQ::TYPE != F32::TYPE) {
-    matmul_tf32<DQ>(P, W, X, Y, BIAS);
-    return;
-  }
-#endif
+RF_INLINE void matmul_f32(const Params& P, const u32* __restrict__ W, const f32* __restrict__ X, f32* __restrict__ Y,
+                          const f32* __restrict__ BIAS) {
   auto dq4 = [&](u32 rb, u32 i) { return DQ::dq4(W, rb, i); };
   auto dq1 = [&](u32 rb, u32 i) { return DQ::dq1(W, rb, i); };
   const vec3<u32> wid = workgroup_id();
@@ -221,9 +332,42 @@ __global__ void matmul_main(const Params P, const u32* __restrict__ W, const f32
   }
 }
 
+// BM x BN: matmul_tc's tile shape (TC_SHAPES); the f32 path ignores it.
+#if RF_CUDA
+#define MATMUL_BOUNDS __launch_bounds__(256)
+#else
+#define MATMUL_BOUNDS
+#endif
+template <class DQ, u32 BM, u32 BN>
+__global__ void MATMUL_BOUNDS matmul_main(const Params P, const u32* __restrict__ W, const f32* __restrict__ X,
+                                          f32* __restrict__ Y, const f32* __restrict__ BIAS) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  if constexpr (DQ::TYPE != F32::TYPE) {
+    matmul_tc<DQ, typename TcElem<DQ>::E, BM, BN>(P, W, X, Y, BIAS);
+  } else {
+    matmul_f32<DQ>(P, W, X, Y, BIAS);
+  }
+#else
+  matmul_f32<DQ>(P, W, X, Y, BIAS);
+#endif
+}
+
+template <class DQ> static int matmul_launch(const rf_launch* l, const Params& P) {
+  const u32 wg = rf_wg_fixed(l, 256u);
+#if RF_CUDA
+  if constexpr (DQ::TYPE != F32::TYPE) {
+    switch (matmul_shape(P.m, P.w_rows)) {
+      case 0u: return rf_go(matmul_main<DQ, TC_SHAPES[0][0], TC_SHAPES[0][1]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
+      case 1u: return rf_go(matmul_main<DQ, TC_SHAPES[1][0], TC_SHAPES[1][1]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
+      default: break;
+    }
+  }
+#endif
+  return rf_go(matmul_main<DQ, TC_SHAPES[2][0], TC_SHAPES[2][1]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
+}
+
 extern "C" int rf_k_matmul(const rf_launch* l) {
   Params P;
   if (int e = rf_params(l, &P)) return e;
-  RF_DEQUANT_SWITCH(l->dequant, DQ,
-                    return rf_go(matmul_main<DQ>, l, rf_wg_fixed(l, 256u), P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3)));
+  RF_DEQUANT_SWITCH(l->dequant, DQ, return matmul_launch<DQ>(l, P));
 }
