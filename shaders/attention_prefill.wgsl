@@ -3,9 +3,9 @@
 // workgroup per (row, head), so each of a prompt's rows, and each q head of a GQA group, reads the
 // slot's K/V again. Here one workgroup takes a tile of QT query vectors of one KV head: the vectors
 // (row, head of the group) in row-major order, so a tile holds QT / group consecutive rows with all
-// their group's heads. Each chunk of KN cached positions is loaded once into workgroup memory and
-// used by every vector of the tile; softmax is online per vector (as attention.wgsl and flash
-// attention do). Thread (v, t), v = lid / TPR, t = lid % TPR, works for vector v:
+// their group's heads. Each chunk of KN cached positions is loaded once into workgroup memory,
+// unpacked to f32 there (once per workgroup rather than once per use), and used by every vector of
+// the tile; softmax is online per vector (as attention.wgsl and flash attention do). Thread (v, t), v = lid / TPR, t = lid % TPR, works for vector v:
 //   1. scores of positions c + t + TPR * i (i < KPT): s = scale * q·k, q rounded to f16 (as llama.cpp
 //      does), summed over the dimension pairs in order;
 //   2. the chunk's max over the vector's TPR threads (through red_sh), m_new, p = exp(s - m_new)
@@ -47,17 +47,17 @@ const WG: u32 = 256u;
 const QT: u32 = 32u;  // query vectors per workgroup
 const TPR: u32 = 8u;  // threads per query vector (WG / QT)
 override HP: u32 = 32u << WIDE;        // dimension pairs a head may have
-override KN: u32 = 32u >> WIDE;        // cached positions per chunk
+override KN: u32 = select(24u, 8u, WIDE != 0u); // cached positions per chunk: what fits in 16 KiB
 override KS: u32 = HP + 1u;            // row stride of q_sh and kv_sh: rows start in different banks
 override PS: u32 = KN + 1u;            // row stride of p_sh
 override KPT: u32 = KN / TPR;          // scores per thread
 override PPT: u32 = HP / TPR;          // output pairs per thread
 override Q_WORDS: u32 = QT * KS;
-override KV_WORDS: u32 = KN * KS;
+override KV_PAIRS: u32 = KN * KS;
 override P_WORDS: u32 = QT * PS;
 
 var<workgroup> q_sh: array<u32, Q_WORDS>;   // the tile's q as f16 pairs
-var<workgroup> kv_sh: array<u32, KV_WORDS>; // the chunk's K, then its V (f16 pairs)
+var<workgroup> kv_sh: array<vec2<f32>, KV_PAIRS>; // the chunk's K, then its V, unpacked once
 var<workgroup> p_sh: array<f32, P_WORDS>;
 var<workgroup> red_sh: array<f32, WG>;
 var<workgroup> vslot_sh: array<i32, QT>;    // each vector's slot; -1 when done or past the rows
@@ -136,14 +136,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         if (d < hp) {
           var kw = 0u;
           if (c + j < hi) { kw = KC[base + (c + j) * kvp + d]; }
-          kv_sh[j * KS + d] = kw;
+          kv_sh[j * KS + d] = unpack2x16float(kw);
         }
       }
       workgroupBarrier();
-      var s = array<f32, 4>(); // KPT <= 4; explicitly zeroed: some compilers keep a loop-body var across iterations
+      var s = array<f32, 3>(); // KPT <= 3; arrays zeroed explicitly: lavapipe kept a loop body's var across iterations
       for (var d = 0u; d < hp; d++) {
         let qd = unpack2x16float(q_sh[v * KS + d]);
-        for (var i = 0u; i < KPT; i++) { s[i] += dot(qd, unpack2x16float(kv_sh[(t + TPR * i) * KS + d])); }
+        for (var i = 0u; i < KPT; i++) { s[i] += dot(qd, kv_sh[(t + TPR * i) * KS + d]); }
       }
       var mx = -3.0e38;
       for (var i = 0u; i < KPT; i++) {
@@ -180,7 +180,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         if (d < hp) {
           var vw = 0u;
           if (c + j < hi) { vw = VC[base + (c + j) * kvp + d]; }
-          kv_sh[j * KS + d] = vw;
+          kv_sh[j * KS + d] = unpack2x16float(vw);
         }
       }
       workgroupBarrier();
@@ -189,7 +189,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var j = 0u; j < KN; j++) {
         let p = p_sh[v * PS + j];
         ls += p;
-        for (var i = 0u; i < PPT; i++) { a[i] += p * unpack2x16float(kv_sh[j * KS + t + TPR * i]); }
+        for (var i = 0u; i < PPT; i++) { a[i] += p * kv_sh[j * KS + t + TPR * i]; }
       }
       l = l * alpha + ls;
       for (var i = 0u; i < PPT; i++) { acc[i] = acc[i] * alpha + a[i]; }

@@ -29,13 +29,13 @@ __global__ void __launch_bounds__(WG) attention_prefill_main(const Params P, con
                                                               const u32* __restrict__ VC, const i32* __restrict__ SLOTS,
                                                               const i32* __restrict__ POS, f32* __restrict__ OUT) {
   constexpr u32 HP = 32u << WIDE;   // dimension pairs a head may have
-  constexpr u32 KN = 32u >> WIDE;   // cached positions per chunk
+  constexpr u32 KN = WIDE != 0u ? 8u : 24u; // cached positions per chunk: what fits in 16 KiB
   constexpr u32 KS = HP + 1u;       // row stride of q_sh and kv_sh: rows start in different banks
   constexpr u32 PS = KN + 1u;       // row stride of p_sh
   constexpr u32 KPT = KN / TPR;     // scores per thread
   constexpr u32 PPT = HP / TPR;     // output pairs per thread
   __shared__ u32 q_sh[QT * KS];     // the tile's q as f16 pairs
-  __shared__ u32 kv_sh[KN * KS];    // the chunk's K, then its V (f16 pairs)
+  __shared__ vec2<f32> kv_sh[KN * KS]; // the chunk's K, then its V, unpacked once
   __shared__ f32 p_sh[QT * PS];
   __shared__ f32 red_sh[WG];
   __shared__ i32 vslot_sh[QT];      // each vector's slot; -1 when done or past the rows
@@ -115,7 +115,7 @@ __global__ void __launch_bounds__(WG) attention_prefill_main(const Params P, con
         if (d < hp) {
           u32 kw = 0u;
           if (c + j < hi) { kw = KC[base + (c + j) * kvp + d]; }
-          kv_sh[j * KS + d] = kw;
+          kv_sh[j * KS + d] = unpack2x16float(kw);
         }
       }
       workgroupBarrier();
@@ -123,7 +123,7 @@ __global__ void __launch_bounds__(WG) attention_prefill_main(const Params P, con
       for (u32 d = 0u; d < hp; d++) {
         const vec2<f32> qd = unpack2x16float(q_sh[v * KS + d]);
 #pragma unroll
-        for (u32 i = 0u; i < KPT; i++) { s[i] += dot(qd, unpack2x16float(kv_sh[(t + TPR * i) * KS + d])); }
+        for (u32 i = 0u; i < KPT; i++) { s[i] += dot(qd, kv_sh[(t + TPR * i) * KS + d]); }
       }
       f32 mx = -3.0e38f;
 #pragma unroll
@@ -162,7 +162,7 @@ __global__ void __launch_bounds__(WG) attention_prefill_main(const Params P, con
         if (d < hp) {
           u32 vw = 0u;
           if (c + j < hi) { vw = VC[base + (c + j) * kvp + d]; }
-          kv_sh[j * KS + d] = vw;
+          kv_sh[j * KS + d] = unpack2x16float(vw);
         }
       }
       workgroupBarrier();
@@ -173,7 +173,7 @@ __global__ void __launch_bounds__(WG) attention_prefill_main(const Params P, con
         const f32 p = p_sh[v * PS + j];
         ls += p;
 #pragma unroll
-        for (u32 i = 0u; i < PPT; i++) { a[i] += p * unpack2x16float(kv_sh[j * KS + t + TPR * i]); }
+        for (u32 i = 0u; i < PPT; i++) { a[i] += p * kv_sh[j * KS + t + TPR * i]; }
       }
       l = l * alpha + ls;
 #pragma unroll
