@@ -7,11 +7,12 @@
 // unpacked to f32 there (once per workgroup rather than once per use), and used by every vector of
 // the tile; softmax is online per vector (as attention.wgsl and flash attention do). Thread (v, t), v = lid / TPR, t = lid % TPR, works for vector v:
 //   1. scores of positions c + t + TPR * i (i < KPT): s = scale * q·k, q rounded to f16 (as llama.cpp
-//      does), summed over the dimension pairs in order;
+//      does), accumulated by fma over the dimensions in order (fast numerics: one instruction per
+//      product, fused or not as the device's fma is);
 //   2. the chunk's max over the vector's TPR threads (through red_sh), m_new, p = exp(s - m_new)
 //      into p_sh;
 //   3. with the chunk's V in workgroup memory, dimension pairs t + TPR * i (i < PPT): the chunk's
-//      sum of p_j * v_j over j in order, and with it the sum of the p_j, the chunk's normalizer
+//      sum of p_j * v_j over j in order (by fma), and with it the sum of the p_j, the chunk's normalizer
 //      (every thread of the vector adds the same p_sh in the same order); then acc = acc * alpha +
 //      that sum, l = l * alpha + normalizer, alpha = exp(m - m_new).
 // Causal masking, the window and the soft-cap are applied per vector as attention.wgsl does; the
@@ -143,7 +144,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       var s = array<f32, 3>(); // KPT <= 3; arrays zeroed explicitly: lavapipe kept a loop body's var across iterations
       for (var d = 0u; d < hp; d++) {
         let qd = unpack2x16float(q_sh[v * KS + d]);
-        for (var i = 0u; i < KPT; i++) { s[i] += dot(qd, kv_sh[(t + TPR * i) * KS + d]); }
+        for (var i = 0u; i < KPT; i++) {
+          let k = kv_sh[(t + TPR * i) * KS + d];
+          s[i] = fma(qd.y, k.y, fma(qd.x, k.x, s[i]));
+        }
       }
       var mx = -3.0e38;
       for (var i = 0u; i < KPT; i++) {
@@ -189,7 +193,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       for (var j = 0u; j < KN; j++) {
         let p = p_sh[v * PS + j];
         ls += p;
-        for (var i = 0u; i < PPT; i++) { a[i] += p * kv_sh[j * KS + t + TPR * i]; }
+        for (var i = 0u; i < PPT; i++) { a[i] = fma(vec2<f32>(p), kv_sh[j * KS + t + TPR * i], a[i]); }
       }
       l = l * alpha + ls;
       for (var i = 0u; i < PPT; i++) { acc[i] = acc[i] * alpha + a[i]; }

@@ -1,6 +1,6 @@
 // Twin of shaders/attention_prefill.wgsl (bindings as pointers; WIDE a template parameter, picked by
 // rf_launch.variant, and the overrides derived from it constexpr; workgroupUniformLoad is a barrier
-// and a read). exp is expf. No reductions across a warp: the row maxima go through workgroup memory,
+// and a read). exp is expf, fma fmaf (always fused here). No reductions across a warp: the row maxima go through workgroup memory,
 // so no warp width is assumed.
 #include "rf_launch.h"
 #include "rf_wgsl.h"
@@ -123,7 +123,10 @@ __global__ void __launch_bounds__(WG) attention_prefill_main(const Params P, con
       for (u32 d = 0u; d < hp; d++) {
         const vec2<f32> qd = unpack2x16float(q_sh[v * KS + d]);
 #pragma unroll
-        for (u32 i = 0u; i < KPT; i++) { s[i] += dot(qd, kv_sh[(t + TPR * i) * KS + d]); }
+        for (u32 i = 0u; i < KPT; i++) {
+          const vec2<f32> k = kv_sh[(t + TPR * i) * KS + d];
+          s[i] = fmaf(qd.y, k.y, fmaf(qd.x, k.x, s[i]));
+        }
       }
       f32 mx = -3.0e38f;
 #pragma unroll
@@ -173,7 +176,10 @@ __global__ void __launch_bounds__(WG) attention_prefill_main(const Params P, con
         const f32 p = p_sh[v * PS + j];
         ls += p;
 #pragma unroll
-        for (u32 i = 0u; i < PPT; i++) { a[i] += p * kv_sh[j * KS + t + TPR * i]; }
+        for (u32 i = 0u; i < PPT; i++) {
+          const vec2<f32> vv = kv_sh[j * KS + t + TPR * i];
+          a[i] = vec2<f32>(fmaf(p, vv.x, a[i].x), fmaf(p, vv.y, a[i].y)); // fma(vec2(p), v, a)
+        }
       }
       l = l * alpha + ls;
 #pragma unroll
