@@ -118,21 +118,30 @@ export function kernelRuns(rows: number, layout: Int32Array | undefined): Kernel
 
 /** Largest head dimension attention_prefill takes (its variant WIDE = 1; WIDE = 0 up to 64). */
 export const ATTENTION_PREFILL_MAX_HEAD_DIM = 128;
-/** Rows per slot, on average over a batch's runs of one slot, from which attention_prefill pays. */
+/** Fewest rows of one slot in a row for attention_prefill (also: more than a decode batch). */
 export const ATTENTION_PREFILL_MIN_RUN = 8;
 
 /**
  * attention_prefill's variant (WIDE: 0 for heads of up to 64, 1 up to 128) for fast attention of
- * rows with these slots, or undefined where attention.wgsl stays the kernel: decode batches (up to
- * MATVEC_MAX_ROWS rows, whose Q8 output copy attention.wgsl writes), wider heads, and batches of
- * many short runs of one slot (the prefill kernel takes a tile's slots one after another, so
- * batched decode of many sequences would serialize). Exact numerics never take it.
+ * rows with these slots, GQA `group` q heads per KV head, tiles of `tile` (row, head) vectors; or
+ * undefined where attention.wgsl stays the kernel: decode batches (up to maxDecodeRows rows, whose
+ * Q8 output copy attention.wgsl writes), wider heads, and batches with a run of one slot shorter
+ * than ATTENTION_PREFILL_MIN_RUN rows or than a tile's rows. The prefill kernel takes a tile's slots
+ * one after another, so short runs (decode rows batched with a prompt's chunk) would serialize
+ * whole contexts in one workgroup; with every run at least a tile long a tile meets two slots at most.
  */
-export function attentionPrefillVariant(slots: ArrayLike<number>, headDim: number, maxDecodeRows: number): number | undefined {
+export function attentionPrefillVariant(slots: ArrayLike<number>, headDim: number, group: number, tile: number, maxDecodeRows: number): number | undefined {
   const rows = slots.length;
   if (rows <= maxDecodeRows || headDim > ATTENTION_PREFILL_MAX_HEAD_DIM) return undefined;
-  let runs = 1;
-  for (let r = 1; r < rows; r++) if (slots[r] !== slots[r - 1]) runs++;
-  if (rows < runs * ATTENTION_PREFILL_MIN_RUN) return undefined;
+  const minRun = Math.max(ATTENTION_PREFILL_MIN_RUN, Math.ceil(tile / group));
+  let run = 1;
+  for (let r = 1; r <= rows; r++) {
+    if (r < rows && slots[r] === slots[r - 1]) {
+      run++;
+      continue;
+    }
+    if (run < minRun) return undefined;
+    run = 1;
+  }
   return headDim <= 64 ? 0 : 1;
 }

@@ -54,14 +54,19 @@ describe('kernel choice', () => {
     expect(kernelRuns(2, Int32Array.of(1, 3, 3, 3))).toEqual([{ lo: 0, n: 2, batched: false }]);
   });
 
-  it('attention_prefill takes prompts past the decode rows, with long runs of one slot and heads up to 128', () => {
+  it('attention_prefill takes prompts past the decode rows, in runs of one slot of a tile or more, heads up to 128', () => {
     const rows = (n: number, slot = 0) => new Array<number>(n).fill(slot);
-    expect([2, 48, 64, 65, 96, 128, 130].map((d) => attentionPrefillVariant(rows(9), d, 8))).toEqual([0, 0, 0, 1, 1, 1, undefined]);
-    expect(attentionPrefillVariant(rows(8), 64, 8)).toBeUndefined();
-    // Runs of 8 rows or more on average: two prompts; runs of 4: batched decode-like rows.
-    expect(attentionPrefillVariant([...rows(9, 0), ...rows(7, 1)], 64, 8)).toBe(0);
-    expect(attentionPrefillVariant([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2], 64, 8)).toBeUndefined();
-    expect(attentionPrefillVariant([0, 1, 0, 1, 0, 1, 0, 1, 0, 1], 64, 8)).toBeUndefined();
+    const pick = (slots: number[], headDim = 64, group = 4) => attentionPrefillVariant(slots, headDim, group, 32, 8);
+    expect([2, 48, 64, 65, 96, 128, 130].map((d) => pick(rows(9), d))).toEqual([0, 0, 0, 1, 1, 1, undefined]);
+    expect(pick(rows(8))).toBeUndefined();
+    // Two prompts of 8 rows or more (a tile of 32 vectors holds 8 rows of a group of 4).
+    expect(pick([...rows(9, 0), ...rows(8, 1)])).toBe(0);
+    expect(pick([...rows(9, 0), ...rows(7, 1)])).toBeUndefined();
+    // Without GQA a tile holds 32 rows: shorter runs keep attention.wgsl.
+    expect(pick([...rows(40, 0), ...rows(20, 1)], 64, 1)).toBeUndefined();
+    expect(pick([...rows(40, 0), ...rows(32, 1)], 64, 1)).toBe(0);
+    // Decode rows batched with a prompt's chunk (continuous batching): attention.wgsl.
+    expect(pick([3, 5, 7, ...rows(100, 1)])).toBeUndefined();
   });
 
   it('the WGSL dequant helpers cover exactly the GPU weight types', () => {

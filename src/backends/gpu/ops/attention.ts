@@ -40,10 +40,11 @@ export function attention(ctx: OpContext, qt: GpuTensor, c: GpuKvCache, layer: n
   const bufs = [qt.buf, c.k[layer]!, c.v[layer]!, s.buf, pos.buf, o.buf];
   if (!ctx.settings.exact) {
     const params = [rows, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }, ...capParams];
-    const wide = attentionPrefillVariant(s.host, headDim, MATVEC_MAX_ROWS);
+    const group = nHeads / nKvHeads;
+    const wide = attentionPrefillVariant(s.host, headDim, group, ATTENTION_PREFILL_TILE, MATVEC_MAX_ROWS);
     if (wide !== undefined) {
-      // Prefill: tiles of 32 (row, head) vectors of one KV head share each chunk of K/V.
-      const tiles = Math.ceil((rows * (nHeads / nKvHeads)) / ATTENTION_PREFILL_TILE);
+      // Prompts: tiles of (row, head) vectors of one KV head share each chunk of K/V.
+      const tiles = Math.ceil((rows * group) / ATTENTION_PREFILL_TILE);
       ctx.record(KERNELS.attentionPrefill, undefined, params, bufs, tiles * nKvHeads, wide);
     } else if (rows <= MATVEC_MAX_ROWS && headDim % 32 === 0) {
       // Decode: the output's Q8 copy, which the output projection's matvec reads, comes out of the
