@@ -58,7 +58,16 @@ function collect(docs: readonly BenchDoc[]): { engines: string[]; rows: Map<stri
       if (!r.cells.has(LLAMA) && t.samplesTs.length) r.cells.set(LLAMA, { s: spread(t.samplesTs) });
     }
   }
-  return { engines, rows };
+  const models = [...new Set([...rows.values()].map((r) => r.model))];
+  const sorted = [...rows.entries()].sort(([, x], [, y]) => models.indexOf(x.model) - models.indexOf(y.model) || testOrder(x.test) - testOrder(y.test));
+  return { engines, rows: new Map(sorted) };
+}
+
+/** llama-bench's order: prompt tests, then generation, each by length, batched after batch 1. */
+export function testOrder(test: string): number {
+  const m = /^(pp|tg)(\d+)(?:@b(\d+))?$/.exec(test);
+  if (!m) return Number.MAX_SAFE_INTEGER;
+  return (m[1] === 'pp' ? 0 : 1e12) + Number(m[2]) * 1e4 + Number(m[3] ?? 1);
 }
 
 function serveLabel(r: ServeReportLike): string {
