@@ -33,6 +33,7 @@ struct Params {
   window: u32,
   softcap: f32,
   softcap_inv: f32,
+  row0: u32, // the dispatch's rows are row0 .. row0 + rows - 1 of the batch
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -84,7 +85,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let t = lid % TPR;
   let qv = tile * QT + v;
   let live = qv < total;
-  let r = min(qv, total - 1u) / group;
+  let r = P.row0 + min(qv, total - 1u) / group;
   let h = kvh * group + qv % group;
   let n = u32(POS[r]) + 1u;
   var first = 0u;

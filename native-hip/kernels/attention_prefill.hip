@@ -17,6 +17,7 @@ struct Params {
   u32 window;
   f32 softcap;
   f32 softcap_inv;
+  u32 row0; // the dispatch's rows are row0 .. row0 + rows - 1 of the batch
 };
 
 constexpr u32 WG = 256u;
@@ -61,7 +62,7 @@ __global__ void __launch_bounds__(WG) attention_prefill_main(const Params P, con
   const u32 t = lid % TPR;
   const u32 qv = tile * QT + v;
   const bool live = qv < total;
-  const u32 r = min(qv, total - 1u) / group;
+  const u32 r = P.row0 + min(qv, total - 1u) / group;
   const u32 h = kvh * group + qv % group;
   const u32 n = u32(POS[r]) + 1u;
   u32 first = 0u;

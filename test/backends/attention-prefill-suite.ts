@@ -2,11 +2,12 @@
 // by NMSE: the shapes kernel-choice.ts sends to attention_prefill (many rows, a prefix already in
 // the cache, several slots, tiles that span two slots, a slot's rows in two runs, GQA groups of 1
 // to 4, head dimensions of both its variants, a sliding window, a soft-cap, row counts that are
-// not a multiple of its tile). Each case first checks that the kernel choice takes that kernel.
+// not a multiple of its tile, decode rows before a prompt's chunk). Each case first checks that the
+// kernel choice takes that kernel.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AttentionParams, Backend } from '../../src/backends/backend.ts';
-import { attentionPrefillVariant } from '../../src/backends/gpu/kernel-choice.ts';
+import { attentionPrefillSplit } from '../../src/backends/gpu/kernel-choice.ts';
 import { ATTENTION_PREFILL_TILE, MATVEC_MAX_ROWS } from '../../src/backends/gpu/kernels.ts';
 import { NMSE_THRESHOLDS } from '../../src/diff/thresholds.ts';
 import { indexOf, tensorOf } from './webgpu/build.ts';
@@ -20,6 +21,8 @@ export interface PrefillCase {
   past: number;
   /** The batch: runs of [slot, rows]; a slot's runs continue its positions. */
   runs: [number, number][];
+  /** Rows of the first runs that are decode rows (runs of 1) which attention.wgsl takes. */
+  decodeRows?: number;
   window: number;
   softcap: number;
   seed: number;
@@ -81,8 +84,8 @@ export function attentionPrefillSuite(label: string, present: boolean, open: () 
   };
   const check = async (gpu: Backend, c: PrefillCase): Promise<void> => {
     const { slots } = layout(c);
-    const variant = attentionPrefillVariant(slots, c.headDim, c.nHeads / c.nKvHeads, ATTENTION_PREFILL_TILE, MATVEC_MAX_ROWS);
-    expect(variant, `prefill kernel for ${JSON.stringify(c)}`).toBe(c.headDim <= 64 ? 0 : 1);
+    const split = attentionPrefillSplit(slots, c.headDim, c.nHeads / c.nKvHeads, ATTENTION_PREFILL_TILE, MATVEC_MAX_ROWS);
+    expect(split, `prefill kernel for ${JSON.stringify(c)}`).toEqual({ from: c.decodeRows ?? 0, wide: c.headDim <= 64 ? 0 : 1 });
     const r = await prefillDiff(gpu, c);
     expect(r.nmse, JSON.stringify(c)).toBeLessThanOrEqual(NMSE_THRESHOLDS.attention);
   };
@@ -101,6 +104,8 @@ export function attentionPrefillSuite(label: string, present: boolean, open: () 
       { nHeads: 8, nKvHeads: 2, headDim: 128, past: 21, runs: [[0, 37], [1, 30], [2, 19]], window: 0, softcap: 0 },
       // Two slots' runs alternating (tiles of 16 rows span two runs); head dimension 96 (WIDE with unused pairs); window and soft-cap.
       { nHeads: 4, nKvHeads: 2, headDim: 96, past: 5, runs: [[1, 17], [0, 16], [1, 21], [0, 18]], window: 16, softcap: 30 },
+      // A continuous batch: three decode rows (slots 0, 2, 3, contexts past 60), then a prompt's chunk in slot 1.
+      { nHeads: 8, nKvHeads: 2, headDim: 64, past: 60, runs: [[0, 1], [2, 1], [3, 1], [1, 45]], decodeRows: 3, window: 0, softcap: 0 },
       // No GQA, head dimension 48 (pairs unused), window smaller than a chunk.
       { nHeads: 6, nKvHeads: 6, headDim: 48, past: 40, runs: [[0, 33]], window: 7, softcap: 0 },
     ];

@@ -118,30 +118,37 @@ export function kernelRuns(rows: number, layout: Int32Array | undefined): Kernel
 
 /** Largest head dimension attention_prefill takes (its variant WIDE = 1; WIDE = 0 up to 64). */
 export const ATTENTION_PREFILL_MAX_HEAD_DIM = 128;
-/** Fewest rows of one slot in a row for attention_prefill (also: more than a decode batch). */
+/** Fewest rows of one slot in a row for attention_prefill. */
 export const ATTENTION_PREFILL_MIN_RUN = 8;
 
+/** Fast attention of a batch split in two: rows before `from` by attention.wgsl, the rest by attention_prefill. */
+export interface AttentionPrefillSplit {
+  readonly from: number;
+  /** attention_prefill's variant: 0 for heads of up to 64, 1 up to 128. */
+  readonly wide: number;
+}
+
 /**
- * attention_prefill's variant (WIDE: 0 for heads of up to 64, 1 up to 128) for fast attention of
- * rows with these slots, GQA `group` q heads per KV head, tiles of `tile` (row, head) vectors; or
- * undefined where attention.wgsl stays the kernel: decode batches (up to maxDecodeRows rows, whose
- * Q8 output copy attention.wgsl writes), wider heads, and batches with a run of one slot shorter
- * than ATTENTION_PREFILL_MIN_RUN rows or than a tile's rows. The prefill kernel takes a tile's slots
- * one after another, so short runs (decode rows batched with a prompt's chunk) would serialize
- * whole contexts in one workgroup; with every run at least a tile long a tile meets two slots at most.
+ * Where attention_prefill takes over a batch of rows with these slots (GQA `group` q heads per KV
+ * head, tiles of `tile` (row, head) vectors), or undefined where attention.wgsl takes it all:
+ * batches of up to maxDecodeRows rows (decode, whose Q8 output copy attention.wgsl writes), heads
+ * wider than ATTENTION_PREFILL_MAX_HEAD_DIM, and batches that do not end in runs of one slot of at
+ * least ATTENTION_PREFILL_MIN_RUN rows and a tile's rows. The prefill kernel takes a tile's slots
+ * one after another, so rows of short runs (decode rows) would serialize whole contexts in one
+ * workgroup: the batch's rows up to the end of its last short run go to attention.wgsl (a prefix,
+ * which that kernel takes as a smaller row count), as continuous batching lays out decode rows
+ * before a prompt's chunk; with runs a tile long or more a tile meets two slots at most.
  */
-export function attentionPrefillVariant(slots: ArrayLike<number>, headDim: number, group: number, tile: number, maxDecodeRows: number): number | undefined {
+export function attentionPrefillSplit(slots: ArrayLike<number>, headDim: number, group: number, tile: number, maxDecodeRows: number): AttentionPrefillSplit | undefined {
   const rows = slots.length;
   if (rows <= maxDecodeRows || headDim > ATTENTION_PREFILL_MAX_HEAD_DIM) return undefined;
   const minRun = Math.max(ATTENTION_PREFILL_MIN_RUN, Math.ceil(tile / group));
-  let run = 1;
+  let from = 0;
+  let start = 0;
   for (let r = 1; r <= rows; r++) {
-    if (r < rows && slots[r] === slots[r - 1]) {
-      run++;
-      continue;
-    }
-    if (run < minRun) return undefined;
-    run = 1;
+    if (r < rows && slots[r] === slots[r - 1]) continue;
+    if (r - start < minRun) from = r;
+    start = r;
   }
-  return headDim <= 64 ? 0 : 1;
+  return from < rows ? { from, wide: headDim <= 64 ? 0 : 1 } : undefined;
 }

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { K_TYPES } from '../../../src/backends/cpu/kquant-dot.ts';
 import { hasExactDot } from '../../../src/backends/cpu/quant-dot.ts';
-import { actRoundBlock, actRoundMode, attentionPrefillVariant, floatKernelKind, isKQuant, kernelRuns, legacyKernelKind } from '../../../src/backends/gpu/kernel-choice.ts';
+import { actRoundBlock, actRoundMode, attentionPrefillSplit, floatKernelKind, isKQuant, kernelRuns, legacyKernelKind } from '../../../src/backends/gpu/kernel-choice.ts';
 import { GPU_WEIGHT_TYPES } from '../../../src/backends/gpu/kernels.ts';
 import { webgpuWeightTypes } from '../../../src/backends/webgpu/shader-composer.ts';
 import { GgmlType } from '../../../src/gguf/types.ts';
@@ -54,19 +54,21 @@ describe('kernel choice', () => {
     expect(kernelRuns(2, Int32Array.of(1, 3, 3, 3))).toEqual([{ lo: 0, n: 2, batched: false }]);
   });
 
-  it('attention_prefill takes prompts past the decode rows, in runs of one slot of a tile or more, heads up to 128', () => {
+  it('attention_prefill takes the batch from its last short run of one slot on, past the decode rows, heads up to 128', () => {
     const rows = (n: number, slot = 0) => new Array<number>(n).fill(slot);
-    const pick = (slots: number[], headDim = 64, group = 4) => attentionPrefillVariant(slots, headDim, group, 32, 8);
-    expect([2, 48, 64, 65, 96, 128, 130].map((d) => pick(rows(9), d))).toEqual([0, 0, 0, 1, 1, 1, undefined]);
+    const pick = (slots: number[], headDim = 64, group = 4) => attentionPrefillSplit(slots, headDim, group, 32, 8);
+    expect([2, 48, 64, 65, 96, 128, 130].map((d) => pick(rows(9), d)?.wide)).toEqual([0, 0, 0, 1, 1, 1, undefined]);
+    expect(pick(rows(9))?.from).toBe(0);
     expect(pick(rows(8))).toBeUndefined();
     // Two prompts of 8 rows or more (a tile of 32 vectors holds 8 rows of a group of 4).
-    expect(pick([...rows(9, 0), ...rows(8, 1)])).toBe(0);
+    expect(pick([...rows(9, 0), ...rows(8, 1)])).toEqual({ from: 0, wide: 0 });
     expect(pick([...rows(9, 0), ...rows(7, 1)])).toBeUndefined();
-    // Without GQA a tile holds 32 rows: shorter runs keep attention.wgsl.
-    expect(pick([...rows(40, 0), ...rows(20, 1)], 64, 1)).toBeUndefined();
-    expect(pick([...rows(40, 0), ...rows(32, 1)], 64, 1)).toBe(0);
-    // Decode rows batched with a prompt's chunk (continuous batching): attention.wgsl.
-    expect(pick([3, 5, 7, ...rows(100, 1)])).toBeUndefined();
+    // Without GQA a tile holds 32 rows: shorter runs go to attention.wgsl.
+    expect(pick([...rows(40, 0), ...rows(20, 1), ...rows(32, 2)], 64, 1)).toEqual({ from: 60, wide: 0 });
+    expect(pick([...rows(40, 0), ...rows(32, 1)], 64, 1)?.from).toBe(0);
+    // Decode rows, then a prompt's chunk (continuous batching): the decode rows keep attention.wgsl.
+    expect(pick([3, 5, 7, ...rows(100, 1)], 128)).toEqual({ from: 3, wide: 1 });
+    expect(pick([3, 5, 7, ...rows(100, 1), 4])).toBeUndefined();
   });
 
   it('the WGSL dequant helpers cover exactly the GPU weight types', () => {

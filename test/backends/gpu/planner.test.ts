@@ -120,6 +120,7 @@ describe('GPU op planning', () => {
   });
 
   it('runs fast attention of a prompt in attention_prefill (tiles of 32 vectors per KV head), decode rows and exact numerics elsewhere', () => {
+    // [kernel, variant, workgroups, rows, last param (attention: q8, attention_prefill: first row)]
     const heads = { nHeads: 8, nKvHeads: 2, scale: 0.125 };
     const run = (opts: GpuBackendOptions, slots: number[], headDim: number) => {
       const { ex, b } = setup(opts);
@@ -130,16 +131,22 @@ describe('GPU op planning', () => {
       const pos = b.createIndex(rows);
       b.writeIndex(pos, Int32Array.from(slots, (_, i) => i));
       b.attention(b.createTensor(rows, 8 * headDim), cache, 0, s, pos, { ...heads, headDim }, b.createTensor(rows, 8 * headDim));
-      return ex.dispatches.map((d) => [d.kernel.name, d.variant, d.groups[0]]);
+      return ex.dispatches.map((d) => [d.kernel.name, d.variant, d.groups[0], d.params[0], d.params[d.params.length - 1]]);
     };
     const prompt = new Array<number>(20).fill(1);
     // 20 rows x 4 heads of a group = 80 vectors: 3 tiles per KV head.
-    expect(run({ exact: false }, prompt, 64)).toEqual([['attention_prefill', 0, 6]]);
-    expect(run({ exact: false }, prompt, 128)).toEqual([['attention_prefill', 1, 6]]);
-    expect(run({ exact: false }, prompt, 256)).toEqual([['attention', 0, 160]]);
-    expect(run({ exact: false }, prompt.slice(0, 8), 64)).toEqual([['attention', 0, 64]]);
+    expect(run({ exact: false }, prompt, 64)).toEqual([['attention_prefill', 0, 6, 20, 0]]);
+    expect(run({ exact: false }, prompt, 128)).toEqual([['attention_prefill', 1, 6, 20, 0]]);
+    expect(run({ exact: false }, prompt, 256)).toEqual([['attention', 0, 160, 20, 0]]);
+    expect(run({ exact: false }, prompt.slice(0, 8), 64)).toEqual([['attention', 0, 64, 8, 1]]); // q8 = 1: decode
     // 16 rows of 4 sequences (runs of 4 rows): one workgroup per (row, head).
-    expect(run({ exact: false }, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3], 64)).toEqual([['attention', 0, 128]]);
+    expect(run({ exact: false }, [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3], 64)).toEqual([['attention', 0, 128, 16, 0]]);
+    // Two decode rows, then a prompt's chunk of 20 rows: the decode rows' (row, head) workgroups (rows 0..1),
+    // then 3 tiles per KV head from row 2.
+    expect(run({ exact: false }, [0, 2, ...prompt], 64)).toEqual([
+      ['attention', 0, 16, 2, 0],
+      ['attention_prefill', 0, 6, 20, 2],
+    ]);
     expect(run({}, prompt, 64).map((d) => d[0])).toEqual(['attention_exact']);
   });
 

@@ -1,6 +1,6 @@
 // Causal GQA attention of q rows over their slot's cached positions. Fast numerics: one workgroup
 // per (row, head) with f32 softmax (attention), which in decode also writes the output's Q8 copy;
-// a prompt's rows take attention_prefill (kernel-choice.ts attentionPrefillVariant), one workgroup
+// a prompt's rows take attention_prefill (kernel-choice.ts attentionPrefillSplit), one workgroup
 // per tile of (row, head) vectors of a KV head, which reads each chunk of K/V once for the tile.
 // Exact numerics replay the CPU backend's order of operations (attention_exact) once per run of
 // rows taking the same llama.cpp kernel; up to ATTENTION_EXACT_MAX_CTX cells the probabilities
@@ -8,7 +8,7 @@
 // of rows per dispatch. Both take the sliding window and the logit soft-cap as parameters.
 import type { AttentionParams } from '../../backend.ts';
 import { Q8_COPY } from '../activation-copies.ts';
-import { attentionPrefillVariant } from '../kernel-choice.ts';
+import { attentionPrefillSplit } from '../kernel-choice.ts';
 import { ATTENTION_EXACT_MAX_CTX, ATTENTION_PREFILL_TILE, ATTENTION_SCRATCH_BYTES, KERNELS, MATVEC_MAX_ROWS, Q8_BLOCK_WORDS } from '../kernels.ts';
 import { checkLayer, checkSlotsPositions, expectShape, type GpuIndex, type GpuKvCache, type GpuTensor } from '../resources.ts';
 import type { OpContext } from './context.ts';
@@ -41,11 +41,14 @@ export function attention(ctx: OpContext, qt: GpuTensor, c: GpuKvCache, layer: n
   if (!ctx.settings.exact) {
     const params = [rows, nHeads, nKvHeads, headDim, c.kvDim, c.contextLength, { f: p.scale }, ...capParams];
     const group = nHeads / nKvHeads;
-    const wide = attentionPrefillVariant(s.host, headDim, group, ATTENTION_PREFILL_TILE, MATVEC_MAX_ROWS);
-    if (wide !== undefined) {
-      // Prompts: tiles of (row, head) vectors of one KV head share each chunk of K/V.
-      const tiles = Math.ceil((rows * group) / ATTENTION_PREFILL_TILE);
-      ctx.record(KERNELS.attentionPrefill, undefined, params, bufs, tiles * nKvHeads, wide);
+    const split = attentionPrefillSplit(s.host, headDim, group, ATTENTION_PREFILL_TILE, MATVEC_MAX_ROWS);
+    if (split) {
+      // Prompts: tiles of (row, head) vectors of one KV head share each chunk of K/V. Rows of short
+      // runs before them (decode rows of a continuous batch) keep one workgroup per (row, head).
+      const { from, wide } = split;
+      ctx.record(KERNELS.attention, undefined, [from, ...params.slice(1), 0], [...bufs, ctx.dummy], from * nHeads);
+      const tiles = Math.ceil(((rows - from) * group) / ATTENTION_PREFILL_TILE);
+      ctx.record(KERNELS.attentionPrefill, undefined, [rows - from, ...params.slice(1), from], bufs, tiles * nKvHeads, wide);
     } else if (rows <= MATVEC_MAX_ROWS && headDim % 32 === 0) {
       // Decode: the output's Q8 copy, which the output projection's matvec reads, comes out of the
       // kernel (q8 = 1), saving that matvec's q8_quant dispatch.
