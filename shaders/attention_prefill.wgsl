@@ -1,25 +1,26 @@
-// attention_prefill: causal GQA attention of many q rows (a prompt) over their slot's cached
-// positions, fast numerics; attention.wgsl stays the kernel of decode rows. attention.wgsl runs one
-// workgroup per (row, head), so each of a prompt's rows, and each q head of a GQA group, reads the
-// slot's K/V again. Here one workgroup takes a tile of QT query vectors of one KV head: the vectors
-// (row, head of the group) in row-major order, so a tile holds QT / group consecutive rows with all
-// their group's heads. Each chunk of KN cached positions is loaded once into workgroup memory,
-// unpacked to f32 there (once per workgroup rather than once per use), and used by every vector of
-// the tile; softmax is online per vector (as attention.wgsl and flash attention do). Thread (v, t), v = lid / TPR, t = lid % TPR, works for vector v:
+// attention_prefill: causal GQA attention of a prompt's rows over their slot's cached positions,
+// fast numerics (attention.wgsl stays the kernel of decode rows; kernel-choice.ts says which rows
+// take which). attention.wgsl runs one workgroup per (row, head), so each of a prompt's rows, and
+// each q head of a GQA group, reads the slot's K/V again. Here one workgroup takes a tile of QT
+// query vectors of one KV head: the vectors (row, head of the group) in row-major order, so a tile
+// holds QT / group consecutive rows with all their group's heads. Each chunk of KN cached positions
+// is loaded once into workgroup memory, unpacked to f32 there (once per workgroup, not per use), and
+// used by every vector of the tile; softmax is online per vector (as in attention.wgsl and flash
+// attention). Thread (v, t), v = lid / TPR, t = lid % TPR, works for vector v:
 //   1. scores of positions c + t + TPR * i (i < KPT): s = scale * q·k, q rounded to f16 (as llama.cpp
-//      does), accumulated by fma over the dimensions in order (fast numerics: one instruction per
-//      product, fused or not as the device's fma is);
+//      does), accumulated by fma over the dimensions in order (one instruction per product, fused
+//      or not as the device's fma is);
 //   2. the chunk's max over the vector's TPR threads (through red_sh), m_new, p = exp(s - m_new)
 //      into p_sh;
 //   3. with the chunk's V in workgroup memory, dimension pairs t + TPR * i (i < PPT): the chunk's
-//      sum of p_j * v_j over j in order (by fma), and with it the sum of the p_j, the chunk's normalizer
+//      sum of p_j * v_j over j in order (by fma), and the sum of the p_j, the chunk's normalizer
 //      (every thread of the vector adds the same p_sh in the same order); then acc = acc * alpha +
 //      that sum, l = l * alpha + normalizer, alpha = exp(m - m_new).
-// Causal masking, the window and the soft-cap are applied per vector as attention.wgsl does; the
+// Causal masking, the window and the soft-cap are applied per vector as attention.wgsl does. A
 // tile's rows may belong to several slots: the tile takes one pass per slot (a prompt's tile has
 // one), over the cells its rows of that slot see. The probabilities stay in f32 (llama.cpp's CPU
-// path rounds them to f16): fast numerics, within the NMSE table. No Q8 output: prefill rows'
-// output projection is a tiled matmul that takes f32.
+// path rounds them to f16): fast numerics, within the NMSE table. No Q8 output: prompt rows' output
+// projection is a tiled matmul that takes f32.
 // WIDE = 0: head_dim <= 64; WIDE = 1: head_dim <= 128 (wider heads use attention.wgsl). The sizes
 // keep workgroup memory under 16 KiB, WebGPU's guaranteed minimum.
 struct Params {

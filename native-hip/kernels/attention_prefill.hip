@@ -1,7 +1,7 @@
 // Twin of shaders/attention_prefill.wgsl (bindings as pointers; WIDE a template parameter, picked by
 // rf_launch.variant, and the overrides derived from it constexpr; workgroupUniformLoad is a barrier
-// and a read). exp is expf, fma fmaf (always fused here). No reductions across a warp: the row maxima go through workgroup memory,
-// so no warp width is assumed.
+// and a read). exp is expf, fma fmaf (always fused here). No reductions across a warp: the row
+// maxima go through workgroup memory, so no warp width is assumed.
 #include "rf_launch.h"
 #include "rf_wgsl.h"
 
