@@ -212,6 +212,7 @@ describe('host facts', () => {
     expect(gpuDriver(files({ '/proc/driver/nvidia/version': 'NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  580.65.06  Release Build' }))).toBe('NVIDIA driver 580.65.06');
     expect(gpuDriver(files({ '/proc/driver/nvidia/version': 'NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar 5' }))).toBe('NVIDIA driver 550.54.15');
     expect(gpuDriver(files({ '/sys/module/amdgpu/version': '6.8.5' }))).toBe('amdgpu 6.8.5');
-    expect(gpuDriver(files({}))).toBe('');
+    expect(gpuDriver(files({}), () => null)).toBe('');
+    expect(gpuDriver(files({}), () => '580.65.06')).toBe('NVIDIA driver 580.65.06');
   });
 });
