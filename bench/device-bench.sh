@@ -79,10 +79,14 @@ LLAMA_SERVER=$LLAMA_DIR/build/bin/llama-server
 llama_pid=
 if [ -x "$LLAMA_BENCH" ] && [ -x "$LLAMA_SERVER" ]; then
   stamp "llama.cpp already built in $LLAMA_DIR"
-elif [ -x "$ANCHORS/build-llama.sh" ]; then
+  if [ ! -x "$LLAMA_DIR/build/bin/llama-batched-bench" ] && [ -f "$LLAMA_DIR/build/CMakeCache.txt" ]; then
+    cmake --build "$LLAMA_DIR/build" -j"$(nproc)" --target llama-batched-bench > "$RUN/llama-build.log" 2>&1 &
+    llama_pid=$!
+  fi
+elif [ -f "$ANCHORS/build-llama.sh" ]; then
   stamp "building llama.cpp in the background ($RUN/llama-build.log)"
   # llama-batched-bench too (one more file and a link): llama.cpp's counterpart of tgN@bB.
-  ( "$ANCHORS/build-llama.sh" "$LLAMA_DIR" && cmake --build "$LLAMA_DIR/build" -j"$(nproc)" --target llama-batched-bench >/dev/null ) > "$RUN/llama-build.log" 2>&1 &
+  ( bash "$ANCHORS/build-llama.sh" "$LLAMA_DIR" && cmake --build "$LLAMA_DIR/build" -j"$(nproc)" --target llama-batched-bench >/dev/null ) > "$RUN/llama-build.log" 2>&1 &
   llama_pid=$!
 else
   fail "no $ANCHORS/build-llama.sh: pack the anchors (see the top of this script); rocforge only"
@@ -118,7 +122,7 @@ done
 HAVE_LLAMA=0
 if [ -n "$llama_pid" ]; then
   stamp "waiting for the llama.cpp build"
-  if wait "$llama_pid"; then grep -m1 '^built' "$RUN/llama-build.log"; else fail "llama.cpp build: $(tail -1 "$RUN/llama-build.log"); rocforge only"; fi
+  if wait "$llama_pid"; then grep -m1 '^built' "$RUN/llama-build.log"; else fail "llama.cpp build: $(tail -1 "$RUN/llama-build.log")"; fi
 fi
 [ -x "$LLAMA_BENCH" ] && HAVE_LLAMA=1
 HAVE_HIP=1
