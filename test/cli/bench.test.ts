@@ -189,9 +189,10 @@ describe('rocforge bench model', () => {
         expect(c.ratio!).toBeGreaterThan(0);
       }
       const table = out.slice(out.findIndex((l) => l.startsWith('llama.cpp ')) + 1);
-      expect(table[0]).toMatch(/^\| test +\| rocforge cpu t\/s \| median \| llama\.cpp t\/s \| median \| ratio \|$/);
+      expect(table[0]).toMatch(/^\| test +\| +rocforge cpu t\/s \| +median \| +llama\.cpp t\/s \| +median \| +ratio \|$/);
       expect(table.slice(2).map((l) => l.split('|')[1]!.trim())).toEqual(['pp16', 'tg4']);
       expect(table[2]).toMatch(/\d\.\d\dx \|$/);
+      expect(new Set(table.slice(0, 4).map((l) => l.length)).size).toBe(1);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
