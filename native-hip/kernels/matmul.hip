@@ -14,20 +14,23 @@
 //   weights) and the sums run in another order than the WGSL's f32 FMA chains. F16/BF16 weights
 //   meet x already rounded to their type (act_round), so every product is exact and only the f32
 //   accumulation order differs (inside matmul's bound). Quantized weights: d*q and the Q8-rounded
-//   x each lose at most 2^-11 relatively, an NMSE near 1e-7, far inside matmulQuantized (1e-5);
-//   |x| past f16's 65504 would overflow (activations of that size do not occur in the models this
-//   runs, but it is the one range limit the f32 path does not have). F32 weights keep the f32
-//   path, as f16 (or TF32) would exceed the f32 matmul bound.
+//   x each lose at most 2^-11 relatively, an NMSE of order 1e-7, far inside matmulQuantized
+//   (1e-5). The one new limit is f16's range: an x or w past 65504 becomes inf (the f32 path
+//   has no such limit), and values under 6.1e-5 lose bits as subnormals. F32 weights keep the
+//   f32 path, as f16 (or TF32) would exceed the f32 matmul bound.
 // - Tiles: BM rows of X by BN rows of W per workgroup of 256 threads (8 warps, 2 along M by 4
 //   along N, each warp (BM/2) x (BN/4) of Y as 16x16 accumulator fragments); the host picks
 //   128x128 when that still gives about a GPU's worth of workgroups, else 64x128, else 64x64
 //   (matmul_shape). The dispatch keeps matmul.wgsl's grid (one workgroup per 64x64 tile): the
 //   workgroups are numbered linearly and the first ones take the larger tiles, M fastest (so
-//   neighbours share the dequantized W tile in L2), the rest return at once.
-// - k in slices of 32, double-buffered in shared memory (f16, rows padded to 40 halves): while
-//   slice s is multiplied, slice s+1 of X (16-byte loads when the rows allow) and of W (dq4, the
-//   same helpers as the f32 path, so every weight type works) is in flight in registers, then
-//   stored converted into the other buffer; one barrier per slice.
+//   neighbours read the same W rows, from L2), the rest return at once.
+// - k in slices of BK = 32 (64 for 64x64 tiles, which fit twice the k in the same shared memory:
+//   half the slices where few workgroups each walk all of K), double-buffered in shared memory
+//   (f16, rows padded by 8 halves), one barrier per slice: while slice s is multiplied, slice
+//   s+1 of X is in flight in registers (16-byte loads when the rows allow); slice s+1 of W is
+//   dequantized after the multiply (dq4, the same helpers as the f32 path, so every weight type
+//   works) from lines prefetched into L1 a slice earlier; both are then stored, converted, into
+//   the other buffer.
 // - Rows past M or N load the last valid row (their results are never stored), so the full slices
 //   load without bounds checks; only a slice crossing K (or X rows not 16-byte aligned, K % 4 != 0)
 //   loads element by element, zero past K.
@@ -60,8 +63,8 @@ constexpr u32 STRIDE = 17u; // BK + 1: padding against bank conflicts
 __shared__ f32 xs[1088]; // TILE * STRIDE
 __shared__ f32 ws[1088];
 
-// Tensor-core tile shapes (rows of X x rows of W per workgroup), picked by the host.
-constexpr u32 TC_SHAPES[3][2] = {{128u, 128u}, {64u, 128u}, {64u, 64u}};
+// Tensor-core tile shapes (rows of X x rows of W per workgroup, k per slice), picked by the host.
+constexpr u32 TC_SHAPES[3][3] = {{128u, 128u, 32u}, {64u, 128u, 32u}, {64u, 64u, 64u}};
 
 // The largest shape that still gives about a GPU's worth of workgroups (an H200 has 132 SMs;
 // fewer, larger tiles read X and W fewer times but leave SMs idle).
@@ -75,10 +78,8 @@ inline u32 matmul_shape(u32 m, u32 n) {
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
 namespace {
-constexpr u32 TC_BK = 32u;   // k per slice
-constexpr u32 TC_LDS = 40u;  // TC_BK + 8 halves: 80-byte rows, a multiple of 16 bytes (wmma) whose 8 rows of a fragment fall on distinct banks
 constexpr u32 TC_CLD = 16u;  // epilogue scratch row stride (floats)
-constexpr u32 TC_SMEM = 2u * (128u + 128u) * TC_LDS * 2u; // bytes: two slices of the largest tile, 40 KiB
+constexpr u32 TC_SMEM = 2u * (128u + 128u) * 40u * 2u; // bytes: two slices of the largest tile (rows of 32 + 8 halves), 40 KiB
 __shared__ __align__(128) unsigned char tc_sh[TC_SMEM];
 
 // The tensor cores' element type per weight type: f16, bf16 for BF16 weights.
@@ -105,17 +106,22 @@ template <> struct TcElem<BF16> { typedef TcBf16 E; };
 
 template <class E> RF_INLINE uint2 tc_pack4(vec4<f32> v) { return make_uint2(E::pack2(v.x, v.y), E::pack2(v.z, v.w)); }
 
-template <class DQ, class E, u32 BM, u32 BN>
+template <class DQ, class E, u32 BM, u32 BN, u32 BK>
 RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* __restrict__ X, f32* __restrict__ Y,
                          const f32* __restrict__ BIAS) {
   using namespace nvcuda;
   typedef typename E::T T;
+  // Rows of BK + 8 halves: a multiple of 16 bytes (wmma) whose 8 rows of a fragment fall on
+  // distinct banks (80 or 144 bytes).
+  constexpr u32 LDS = BK + 8u;
   constexpr u32 FM = BM / 32u;  // 16-row fragments per warp (2 warps along M)
   constexpr u32 FN = BN / 64u;  // 16-column fragments per warp (4 warps along N)
-  constexpr u32 XL = BM / 32u;  // X rows each thread loads per slice (4 k each)
-  constexpr u32 WL = BN / 32u;  // W rows each thread loads per slice
-  constexpr u32 STAGE = (BM + BN) * TC_LDS; // elements of one buffered slice: X rows, then W rows
-  static_assert(FM >= 1u && FN >= 1u && 2u * STAGE * 2u <= TC_SMEM, "tile shape");
+  constexpr u32 TPR = BK / 4u;  // loader threads per tile row (4 k each)
+  constexpr u32 LR = 256u / TPR; // tile rows loaded per pass
+  constexpr u32 XL = BM / LR;   // X rows each thread loads per slice
+  constexpr u32 WL = BN / LR;   // W rows each thread loads per slice
+  constexpr u32 STAGE = (BM + BN) * LDS; // elements of one buffered slice: X rows, then W rows
+  static_assert(FM >= 1u && FN >= 1u && XL >= 1u && WL >= 1u && BK % 16u == 0u && 2u * STAGE * 2u <= TC_SMEM, "tile shape");
   static_assert(8u * 16u * TC_CLD * 4u <= TC_SMEM, "epilogue scratch");
   T* const sh = reinterpret_cast<T*>(tc_sh);
   const u32 lid = threadIdx.x;
@@ -123,18 +129,22 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
   const u32 lane = lid % 32u;
   const u32 wm = (warp / 4u) * (BM / 2u); // the warp's first row and column in the tile
   const u32 wn = (warp % 4u) * (BN / 4u);
-  // Loader: thread lid loads k lk..lk+3 of tile rows lr + 32i (8 threads per row: 128 bytes of X).
-  const u32 lr = lid / 8u;
-  const u32 lk = (lid % 8u) * 4u;
+  // Loader: thread lid loads k lk..lk+3 of tile rows lr + LR*i (TPR threads per row).
+  const u32 lr = lid / TPR;
+  const u32 lk = (lid % TPR) * 4u;
   const u32 M = P.m;
   const u32 N = P.w_rows;
   const u32 cols = P.cols;
   const u32 tiles_m = (M + BM - 1u) / BM;
   const u32 tiles = tiles_m * ((N + BN - 1u) / BN);
-  const u32 nk = (cols + TC_BK - 1u) / TC_BK;
+  const u32 nk = (cols + BK - 1u) / BK;
   // Slices [0, nfast) lie inside K and take 16-byte loads of X.
   const bool xvec = (cols % 4u) == 0u && (reinterpret_cast<uintptr_t>(X) & 15u) == 0u;
-  const u32 nfast = xvec ? cols / TC_BK : 0u;
+  const u32 nfast = xvec ? cols / BK : 0u;
+  // Bytes of a W row one slice reads (a whole super-block for the k-quants), and where in them
+  // this thread's prefetch points.
+  constexpr u32 WRAW = (DQ::QK >= BK ? 1u : BK / DQ::QK) * DQ::BLOCK_BYTES;
+  const u32 woff = min((lid % TPR) * 32u, WRAW - 1u);
 
   for (u32 t = blockIdx.x + gridDim.x * blockIdx.y; t < tiles; t += gridDim.x * gridDim.y) {
     const u32 m0 = (t % tiles_m) * BM;
@@ -142,9 +152,9 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
     u32 xrow[XL]; // element offset of each loaded X row
     u32 wrb[WL];  // byte offset of each loaded W row
 #pragma unroll
-    for (u32 i = 0u; i < XL; i++) { xrow[i] = min(m0 + lr + 32u * i, M - 1u) * cols; }
+    for (u32 i = 0u; i < XL; i++) { xrow[i] = min(m0 + lr + LR * i, M - 1u) * cols; }
 #pragma unroll
-    for (u32 i = 0u; i < WL; i++) { wrb[i] = min(n0 + lr + 32u * i, N - 1u) * P.row_bytes; }
+    for (u32 i = 0u; i < WL; i++) { wrb[i] = min(n0 + lr + LR * i, N - 1u) * P.row_bytes; }
 
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[FM][FN];
 #pragma unroll
@@ -155,13 +165,25 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
     vec4<f32> xr[XL]; // the next slice of X, as loaded
     uint2 wr[WL];     // the next slice of W, dequantized and packed
 
-    // A slice inside K, X rows 16-byte aligned.
-    auto load_fast = [&](u32 k0) {
-      const u32 k = k0 + lk;
+    // A slice inside K, X rows 16-byte aligned: X's loads first (converted only when stored), W's
+    // dequantization after the multiply, from lines prefetch_w asked for a slice earlier (dq4
+    // loads and decodes in one, so its latency would otherwise sit before the multiply).
+    auto load_x_fast = [&](u32 k0) {
 #pragma unroll
-      for (u32 i = 0u; i < XL; i++) { xr[i] = *reinterpret_cast<const vec4<f32>*>(X + xrow[i] + k); }
+      for (u32 i = 0u; i < XL; i++) { xr[i] = *reinterpret_cast<const vec4<f32>*>(X + xrow[i] + k0 + lk); }
+    };
+    auto load_w_fast = [&](u32 k0) {
 #pragma unroll
-      for (u32 i = 0u; i < WL; i++) { wr[i] = tc_pack4<E>(DQ::dq4(W, wrb[i], k)); }
+      for (u32 i = 0u; i < WL; i++) { wr[i] = tc_pack4<E>(DQ::dq4(W, wrb[i], k0 + lk)); }
+    };
+    // Into L1: the quant block(s) of each loaded W row that slice k0 reads (TPR threads per row,
+    // 32 bytes apart, clamped into the row's bytes of the slice).
+    auto prefetch_w = [&](u32 k0) {
+#pragma unroll
+      for (u32 i = 0u; i < WL; i++) {
+        const u32 b = wrb[i] + (k0 / DQ::QK) * DQ::BLOCK_BYTES + woff;
+        asm volatile("prefetch.global.L1 [%0];" ::"l"(__cvta_generic_to_global(W + (b >> 2u))));
+      }
     };
     // Any slice: element by element where needed, zero past K (both operands, so that nothing
     // but zeros meets zeros).
@@ -190,42 +212,50 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
     };
     auto store = [&](u32 stage) {
       T* const xs_t = sh + stage * STAGE;
-      T* const ws_t = xs_t + BM * TC_LDS;
+      T* const ws_t = xs_t + BM * LDS;
 #pragma unroll
-      for (u32 i = 0u; i < XL; i++) { *reinterpret_cast<uint2*>(xs_t + (lr + 32u * i) * TC_LDS + lk) = tc_pack4<E>(xr[i]); }
+      for (u32 i = 0u; i < XL; i++) { *reinterpret_cast<uint2*>(xs_t + (lr + LR * i) * LDS + lk) = tc_pack4<E>(xr[i]); }
 #pragma unroll
-      for (u32 i = 0u; i < WL; i++) { *reinterpret_cast<uint2*>(ws_t + (lr + 32u * i) * TC_LDS + lk) = wr[i]; }
+      for (u32 i = 0u; i < WL; i++) { *reinterpret_cast<uint2*>(ws_t + (lr + LR * i) * LDS + lk) = wr[i]; }
     };
     auto compute = [&](u32 stage) {
       const T* const xs_t = sh + stage * STAGE;
-      const T* const ws_t = xs_t + BM * TC_LDS;
+      const T* const ws_t = xs_t + BM * LDS;
 #pragma unroll
-      for (u32 kk = 0u; kk < TC_BK; kk += 16u) {
+      for (u32 kk = 0u; kk < BK; kk += 16u) {
         wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> b[FN];
 #pragma unroll
-        for (u32 j = 0u; j < FN; j++) { wmma::load_matrix_sync(b[j], ws_t + (wn + 16u * j) * TC_LDS + kk, TC_LDS); }
+        for (u32 j = 0u; j < FN; j++) { wmma::load_matrix_sync(b[j], ws_t + (wn + 16u * j) * LDS + kk, LDS); }
 #pragma unroll
         for (u32 i = 0u; i < FM; i++) {
           wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
-          wmma::load_matrix_sync(a, xs_t + (wm + 16u * i) * TC_LDS + kk, TC_LDS);
+          wmma::load_matrix_sync(a, xs_t + (wm + 16u * i) * LDS + kk, LDS);
 #pragma unroll
           for (u32 j = 0u; j < FN; j++) { wmma::mma_sync(acc[i][j], a, b[j], acc[i][j]); }
         }
       }
     };
 
-    if (nfast > 0u) { load_fast(0u); } else { load_safe(0u); }
+    if (nfast > 0u) {
+      load_x_fast(0u);
+      load_w_fast(0u);
+      if (nfast > 1u) { prefetch_w(BK); }
+    } else {
+      load_safe(0u);
+    }
     store(0u);
     for (u32 s = 0u; s < nk; s++) {
       // Slice s is in buffer s % 2; every warp is done with buffer (s + 1) % 2 (slice s - 1).
       __syncthreads();
       const u32 cur = s & 1u;
       if (s + 1u < nfast) {
-        load_fast((s + 1u) * TC_BK);
+        prefetch_w(min(s + 2u, nfast - 1u) * BK);
+        load_x_fast((s + 1u) * BK);
         compute(cur);
+        load_w_fast((s + 1u) * BK);
         store(cur ^ 1u);
       } else if (s + 1u < nk) {
-        load_safe((s + 1u) * TC_BK);
+        load_safe((s + 1u) * BK);
         compute(cur);
         store(cur ^ 1u);
       } else {
@@ -332,18 +362,18 @@ RF_INLINE void matmul_f32(const Params& P, const u32* __restrict__ W, const f32*
   }
 }
 
-// BM x BN: matmul_tc's tile shape (TC_SHAPES); the f32 path ignores it.
+// BM x BN, BK: matmul_tc's tile shape (TC_SHAPES); the f32 path ignores them.
 #if RF_CUDA
 #define MATMUL_BOUNDS __launch_bounds__(256)
 #else
 #define MATMUL_BOUNDS
 #endif
-template <class DQ, u32 BM, u32 BN>
+template <class DQ, u32 BM, u32 BN, u32 BK>
 __global__ void MATMUL_BOUNDS matmul_main(const Params P, const u32* __restrict__ W, const f32* __restrict__ X,
                                           f32* __restrict__ Y, const f32* __restrict__ BIAS) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   if constexpr (DQ::TYPE != F32::TYPE) {
-    matmul_tc<DQ, typename TcElem<DQ>::E, BM, BN>(P, W, X, Y, BIAS);
+    matmul_tc<DQ, typename TcElem<DQ>::E, BM, BN, BK>(P, W, X, Y, BIAS);
   } else {
     matmul_f32<DQ>(P, W, X, Y, BIAS);
   }
@@ -357,13 +387,13 @@ template <class DQ> static int matmul_launch(const rf_launch* l, const Params& P
 #if RF_CUDA
   if constexpr (DQ::TYPE != F32::TYPE) {
     switch (matmul_shape(P.m, P.w_rows)) {
-      case 0u: return rf_go(matmul_main<DQ, TC_SHAPES[0][0], TC_SHAPES[0][1]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
-      case 1u: return rf_go(matmul_main<DQ, TC_SHAPES[1][0], TC_SHAPES[1][1]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
+      case 0u: return rf_go(matmul_main<DQ, TC_SHAPES[0][0], TC_SHAPES[0][1], TC_SHAPES[0][2]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
+      case 1u: return rf_go(matmul_main<DQ, TC_SHAPES[1][0], TC_SHAPES[1][1], TC_SHAPES[1][2]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
       default: break;
     }
   }
 #endif
-  return rf_go(matmul_main<DQ, TC_SHAPES[2][0], TC_SHAPES[2][1]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
+  return rf_go(matmul_main<DQ, TC_SHAPES[2][0], TC_SHAPES[2][1], TC_SHAPES[2][2]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
 }
 
 extern "C" int rf_k_matmul(const rf_launch* l) {
