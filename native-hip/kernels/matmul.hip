@@ -29,8 +29,8 @@
 //   (f16, rows padded by 8 halves), one barrier per slice: while slice s is multiplied, slice
 //   s+1 of X is in flight in registers (16-byte loads when the rows allow); slice s+1 of W is
 //   dequantized after the multiply (dq4, the same helpers as the f32 path, so every weight type
-//   works) from lines prefetched into L1 a slice earlier; both are then stored, converted, into
-//   the other buffer.
+//   works); both are then stored, converted, into the other buffer. The lines of slice s+2 of
+//   both are prefetched into L1 meanwhile.
 // - Rows past M or N load the last valid row (their results are never stored), so the full slices
 //   load without bounds checks; only a slice crossing K (or X rows not 16-byte aligned, K % 4 != 0)
 //   loads element by element, zero past K.
@@ -40,6 +40,7 @@
 #include "rf_wgsl.h"
 #include "rf_dequant.h"
 #if RF_CUDA
+#include <type_traits>
 #include <mma.h>
 #include <cuda_fp16.h>
 #include <cuda_bf16.h>
@@ -145,6 +146,9 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
   // this thread's prefetch points.
   constexpr u32 WRAW = (DQ::QK >= BK ? 1u : BK / DQ::QK) * DQ::BLOCK_BYTES;
   const u32 woff = min((lid % TPR) * 32u, WRAW - 1u);
+  // X's prefetch: thread lid < BM * LPR takes 128 bytes (a line when aligned) of tile row lid / LPR.
+  constexpr u32 LPR = BK / 32u;
+  const bool xpf = lid < BM * LPR;
 
   for (u32 t = blockIdx.x + gridDim.x * blockIdx.y; t < tiles; t += gridDim.x * gridDim.y) {
     const u32 m0 = (t % tiles_m) * BM;
@@ -155,6 +159,7 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
     for (u32 i = 0u; i < XL; i++) { xrow[i] = min(m0 + lr + LR * i, M - 1u) * cols; }
 #pragma unroll
     for (u32 i = 0u; i < WL; i++) { wrb[i] = min(n0 + lr + LR * i, N - 1u) * P.row_bytes; }
+    const u32 xpf_off = min(m0 + min(lid / LPR, BM - 1u), M - 1u) * cols + (lid % LPR) * 32u;
 
     wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[FM][FN];
 #pragma unroll
@@ -166,7 +171,7 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
     uint2 wr[WL];     // the next slice of W, dequantized and packed
 
     // A slice inside K, X rows 16-byte aligned: X's loads first (converted only when stored), W's
-    // dequantization after the multiply, from lines prefetch_w asked for a slice earlier (dq4
+    // dequantization after the multiply, from lines `prefetch` asked for a slice earlier (dq4
     // loads and decodes in one, so its latency would otherwise sit before the multiply).
     auto load_x_fast = [&](u32 k0) {
 #pragma unroll
@@ -176,14 +181,15 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
 #pragma unroll
       for (u32 i = 0u; i < WL; i++) { wr[i] = tc_pack4<E>(DQ::dq4(W, wrb[i], k0 + lk)); }
     };
-    // Into L1: the quant block(s) of each loaded W row that slice k0 reads (TPR threads per row,
-    // 32 bytes apart, clamped into the row's bytes of the slice).
-    auto prefetch_w = [&](u32 k0) {
+    // Into L1, for slice k0: the quant block(s) of each loaded W row that it reads (TPR threads
+    // per row, 32 bytes apart, clamped into the row's bytes of the slice), and X's tile rows.
+    auto prefetch = [&](u32 k0) {
 #pragma unroll
       for (u32 i = 0u; i < WL; i++) {
         const u32 b = wrb[i] + (k0 / DQ::QK) * DQ::BLOCK_BYTES + woff;
         asm volatile("prefetch.global.L1 [%0];" ::"l"(__cvta_generic_to_global(W + (b >> 2u))));
       }
+      if (xpf) { asm volatile("prefetch.global.L1 [%0];" ::"l"(__cvta_generic_to_global(X + xpf_off + k0))); }
     };
     // Any slice: element by element where needed, zero past K (both operands, so that nothing
     // but zeros meets zeros).
@@ -239,7 +245,7 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
     if (nfast > 0u) {
       load_x_fast(0u);
       load_w_fast(0u);
-      if (nfast > 1u) { prefetch_w(BK); }
+      if (nfast > 1u) { prefetch(BK); }
     } else {
       load_safe(0u);
     }
@@ -249,7 +255,7 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
       __syncthreads();
       const u32 cur = s & 1u;
       if (s + 1u < nfast) {
-        prefetch_w(min(s + 2u, nfast - 1u) * BK);
+        prefetch(min(s + 2u, nfast - 1u) * BK);
         load_x_fast((s + 1u) * BK);
         compute(cur);
         load_w_fast((s + 1u) * BK);
@@ -363,8 +369,9 @@ RF_INLINE void matmul_f32(const Params& P, const u32* __restrict__ W, const f32*
 }
 
 // BM x BN, BK: matmul_tc's tile shape (TC_SHAPES); the f32 path ignores them.
+// On NVIDIA, the 128x128 tiles are held to 128 registers: two workgroups per SM.
 #if RF_CUDA
-#define MATMUL_BOUNDS __launch_bounds__(256)
+#define MATMUL_BOUNDS __launch_bounds__(256, (BM >= 128u && !std::is_same<DQ, BF16>::value) ? 2 : 1)
 #else
 #define MATMUL_BOUNDS
 #endif
