@@ -24,7 +24,7 @@
 //   (matmul_shape). The dispatch keeps matmul.wgsl's grid (one workgroup per 64x64 tile): the
 //   workgroups are numbered linearly and the first ones take the larger tiles, M fastest (so
 //   neighbours read the same W rows, from L2), the rest return at once.
-// - k in slices of BK = 32 (64 for 64x64 tiles, which fit twice the k in the same shared memory:
+// - k in slices of KS = 32 (64 for 64x64 tiles, which fit twice the k in the same shared memory:
 //   half the slices where few workgroups each walk all of K), double-buffered in shared memory
 //   (f16, rows padded by 8 halves), one barrier per slice: while slice s is multiplied, slice
 //   s+1 of X is in flight in registers (16-byte loads when the rows allow); slice s+1 of W is
@@ -107,22 +107,22 @@ template <> struct TcElem<BF16> { typedef TcBf16 E; };
 
 template <class E> RF_INLINE uint2 tc_pack4(vec4<f32> v) { return make_uint2(E::pack2(v.x, v.y), E::pack2(v.z, v.w)); }
 
-template <class DQ, class E, u32 BM, u32 BN, u32 BK>
+template <class DQ, class E, u32 BM, u32 BN, u32 KS>
 RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* __restrict__ X, f32* __restrict__ Y,
                          const f32* __restrict__ BIAS) {
   using namespace nvcuda;
   typedef typename E::T T;
-  // Rows of BK + 8 halves: a multiple of 16 bytes (wmma) whose 8 rows of a fragment fall on
+  // Rows of KS + 8 halves: a multiple of 16 bytes (wmma) whose 8 rows of a fragment fall on
   // distinct banks (80 or 144 bytes).
-  constexpr u32 LDS = BK + 8u;
+  constexpr u32 LDS = KS + 8u;
   constexpr u32 FM = BM / 32u;  // 16-row fragments per warp (2 warps along M)
   constexpr u32 FN = BN / 64u;  // 16-column fragments per warp (4 warps along N)
-  constexpr u32 TPR = BK / 4u;  // loader threads per tile row (4 k each)
+  constexpr u32 TPR = KS / 4u;  // loader threads per tile row (4 k each)
   constexpr u32 LR = 256u / TPR; // tile rows loaded per pass
   constexpr u32 XL = BM / LR;   // X rows each thread loads per slice
   constexpr u32 WL = BN / LR;   // W rows each thread loads per slice
   constexpr u32 STAGE = (BM + BN) * LDS; // elements of one buffered slice: X rows, then W rows
-  static_assert(FM >= 1u && FN >= 1u && XL >= 1u && WL >= 1u && BK % 16u == 0u && 2u * STAGE * 2u <= TC_SMEM, "tile shape");
+  static_assert(FM >= 1u && FN >= 1u && XL >= 1u && WL >= 1u && KS % 32u == 0u && 2u * STAGE * 2u <= TC_SMEM, "tile shape");
   static_assert(8u * 16u * TC_CLD * 4u <= TC_SMEM, "epilogue scratch");
   T* const sh = reinterpret_cast<T*>(tc_sh);
   const u32 lid = threadIdx.x;
@@ -138,16 +138,16 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
   const u32 cols = P.cols;
   const u32 tiles_m = (M + BM - 1u) / BM;
   const u32 tiles = tiles_m * ((N + BN - 1u) / BN);
-  const u32 nk = (cols + BK - 1u) / BK;
+  const u32 nk = (cols + KS - 1u) / KS;
   // Slices [0, nfast) lie inside K and take 16-byte loads of X.
   const bool xvec = (cols % 4u) == 0u && (reinterpret_cast<uintptr_t>(X) & 15u) == 0u;
-  const u32 nfast = xvec ? cols / BK : 0u;
+  const u32 nfast = xvec ? cols / KS : 0u;
   // Bytes of a W row one slice reads (a whole super-block for the k-quants), and where in them
   // this thread's prefetch points.
-  constexpr u32 WRAW = (DQ::QK >= BK ? 1u : BK / DQ::QK) * DQ::BLOCK_BYTES;
+  constexpr u32 WRAW = (DQ::QK >= KS ? 1u : KS / DQ::QK) * DQ::BLOCK_BYTES;
   const u32 woff = min((lid % TPR) * 32u, WRAW - 1u);
   // X's prefetch: thread lid < BM * LPR takes 128 bytes (a line when aligned) of tile row lid / LPR.
-  constexpr u32 LPR = BK / 32u;
+  constexpr u32 LPR = KS / 32u;
   const bool xpf = lid < BM * LPR;
 
   for (u32 t = blockIdx.x + gridDim.x * blockIdx.y; t < tiles; t += gridDim.x * gridDim.y) {
@@ -228,7 +228,7 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
       const T* const xs_t = sh + stage * STAGE;
       const T* const ws_t = xs_t + BM * LDS;
 #pragma unroll
-      for (u32 kk = 0u; kk < BK; kk += 16u) {
+      for (u32 kk = 0u; kk < KS; kk += 16u) {
         wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::col_major> b[FN];
 #pragma unroll
         for (u32 j = 0u; j < FN; j++) { wmma::load_matrix_sync(b[j], ws_t + (wn + 16u * j) * LDS + kk, LDS); }
@@ -245,7 +245,7 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
     if (nfast > 0u) {
       load_x_fast(0u);
       load_w_fast(0u);
-      if (nfast > 1u) { prefetch(BK); }
+      if (nfast > 1u) { prefetch(KS); }
     } else {
       load_safe(0u);
     }
@@ -255,13 +255,13 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
       __syncthreads();
       const u32 cur = s & 1u;
       if (s + 1u < nfast) {
-        prefetch(min(s + 2u, nfast - 1u) * BK);
-        load_x_fast((s + 1u) * BK);
+        prefetch(min(s + 2u, nfast - 1u) * KS);
+        load_x_fast((s + 1u) * KS);
         compute(cur);
-        load_w_fast((s + 1u) * BK);
+        load_w_fast((s + 1u) * KS);
         store(cur ^ 1u);
       } else if (s + 1u < nk) {
-        load_safe((s + 1u) * BK);
+        load_safe((s + 1u) * KS);
         compute(cur);
         store(cur ^ 1u);
       } else {
@@ -368,19 +368,19 @@ RF_INLINE void matmul_f32(const Params& P, const u32* __restrict__ W, const f32*
   }
 }
 
-// BM x BN, BK: matmul_tc's tile shape (TC_SHAPES); the f32 path ignores them.
+// BM x BN, KS: matmul_tc's tile shape (TC_SHAPES); the f32 path ignores them.
 // On NVIDIA, the 128x128 tiles are held to 128 registers: two workgroups per SM.
 #if RF_CUDA
 #define MATMUL_BOUNDS __launch_bounds__(256, (BM >= 128u && !std::is_same<DQ, BF16>::value) ? 2 : 1)
 #else
 #define MATMUL_BOUNDS
 #endif
-template <class DQ, u32 BM, u32 BN, u32 BK>
+template <class DQ, u32 BM, u32 BN, u32 KS>
 __global__ void MATMUL_BOUNDS matmul_main(const Params P, const u32* __restrict__ W, const f32* __restrict__ X,
                                           f32* __restrict__ Y, const f32* __restrict__ BIAS) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   if constexpr (DQ::TYPE != F32::TYPE) {
-    matmul_tc<DQ, typename TcElem<DQ>::E, BM, BN, BK>(P, W, X, Y, BIAS);
+    matmul_tc<DQ, typename TcElem<DQ>::E, BM, BN, KS>(P, W, X, Y, BIAS);
   } else {
     matmul_f32<DQ>(P, W, X, Y, BIAS);
   }
