@@ -22,8 +22,8 @@
 //   along N, each warp (BM/2) x (BN/4) of Y as 16x16 accumulator fragments); the host picks
 //   128x128 when that still gives about a GPU's worth of workgroups, else 64x128, else 64x64
 //   (matmul_shape). The dispatch keeps matmul.wgsl's grid (one workgroup per 64x64 tile): the
-//   workgroups are numbered linearly and the first ones take the larger tiles, M fastest (so
-//   neighbours read the same W rows, from L2), the rest return at once.
+//   workgroups are numbered linearly and the last ones take the larger tiles, M fastest (so
+//   neighbours read the same W rows, from L2); the surplus, dispatched first, returns at once.
 // - k in slices of KS = 32 (64 for 64x64 tiles, which fit twice the k in the same shared memory:
 //   half the slices where few workgroups each walk all of K), double-buffered in shared memory
 //   (f16, rows padded by 8 halves), one barrier per slice: while slice s is multiplied, slice
@@ -150,7 +150,12 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
   constexpr u32 LPR = KS / 32u;
   const bool xpf = lid < BM * LPR;
 
-  for (u32 t = blockIdx.x + gridDim.x * blockIdx.y; t < tiles; t += gridDim.x * gridDim.y) {
+  // Tiles go to the last workgroups: the surplus ones come first in dispatch order and return
+  // while every SM still has room, instead of trickling through the few slots the tiles leave.
+  const u32 groups = gridDim.x * gridDim.y;
+  const u32 lin = blockIdx.x + gridDim.x * blockIdx.y;
+  const u32 skip = groups > tiles ? groups - tiles : 0u;
+  for (u32 t = lin - skip; lin >= skip && t < tiles; t += groups) {
     const u32 m0 = (t % tiles_m) * BM;
     const u32 n0 = (t / tiles_m) * BN;
     u32 xrow[XL]; // element offset of each loaded X row
