@@ -196,8 +196,8 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
       }
       if (xpf) { asm volatile("prefetch.global.L1 [%0];" ::"l"(__cvta_generic_to_global(X + xpf_off + k0))); }
     };
-    // Any slice: element by element where needed, zero past K (both operands, so that nothing
-    // but zeros meets zeros).
+    // Any slice: element by element where needed, zero past K in both operands (a zero times
+    // whatever lies past K could still be NaN).
     auto load_safe = [&](u32 k0) {
       const u32 k = k0 + lk;
 #pragma unroll
