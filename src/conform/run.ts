@@ -217,11 +217,12 @@ async function compareSteps(x: CaseContext, prompt: number[], completion: Server
       if (serverToken === undefined || serverToken >= vocab) {
         return { verdict: 'error', reason: `step ${step}: the server's token ${JSON.stringify(s.text)} is no token of this model's vocabulary: is it serving another model?`, steps: out, maxAbsLogprob, minOverlap };
       }
-      // The server's alternatives as ids (text-only ones by the reference's likeliest candidate).
+      // The server's alternatives as ids (text-only ones by the candidate whose reference log-prob
+      // is nearest the server's: see TokenTextMap.nearest).
       const taken = new Set<number>();
       let delta = s.logprob !== undefined ? Math.abs(s.logprob - lp(serverToken)) : 0;
       for (const a of s.top.slice(0, x.topK)) {
-        const id = a.id ?? x.map.resolve(a.text, lp, taken);
+        const id = a.id ?? x.map.nearest(a.text, a.logprob, lp, taken);
         if (id === undefined || id >= vocab) continue;
         taken.add(id);
         delta = Math.max(delta, Math.abs(a.logprob - lp(id)));

@@ -29,6 +29,22 @@ export class TokenTextMap {
     return this.byText.get(text) ?? [];
   }
 
+  /**
+   * An alternative's text as an id: of the ids spelling it (skipping those already taken), the one
+   * whose reference log-prob is nearest the server's. Where several ids share a text the server's
+   * value belongs to one of them, and the likeliest is often not it (a server keying alternatives
+   * by text may keep any of them): the nearest is the reading that blames the server least, so a
+   * |Δ log-prob| that remains is one no reading of the text explains.
+   */
+  nearest(text: string, serverLogprob: number, logprob: (id: number) => number, taken?: ReadonlySet<number>): number | undefined {
+    let best: number | undefined;
+    for (const id of this.candidates(text)) {
+      if (taken?.has(id)) continue;
+      if (best === undefined || Math.abs(logprob(id) - serverLogprob) < Math.abs(logprob(best) - serverLogprob)) best = id;
+    }
+    return best;
+  }
+
   /** The candidate the reference finds most likely (logprob(id)), skipping ids already taken. */
   resolve(text: string, logprob: (id: number) => number, taken?: ReadonlySet<number>): number | undefined {
     let best: number | undefined;

@@ -4,6 +4,17 @@ import type { ServerContext } from '../context.ts';
 import { respond, type ResponseShape, type TokenLogprobView } from '../generation.ts';
 import { parseCompletionRequest } from '../validate.ts';
 
+/**
+ * The legacy shape keys alternatives by text, so tokens that render alike (byte tokens that are not
+ * whole characters all show as U+FFFD) share one key: it keeps the likeliest of them, as the list
+ * is in descending order, rather than letting a later, less likely one overwrite it.
+ */
+export function topByText(top: TokenLogprobView['top']): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const t of top) if (!Object.hasOwn(out, t.token)) out[t.token] = t.logprob;
+  return out;
+}
+
 function legacyLogprobs(views: TokenLogprobView[] | undefined, startOffset: number): object | null {
   if (!views) return null;
   const offsets: number[] = [];
@@ -15,7 +26,7 @@ function legacyLogprobs(views: TokenLogprobView[] | undefined, startOffset: numb
   return {
     tokens: views.map((v) => v.token),
     token_logprobs: views.map((v) => v.logprob),
-    top_logprobs: views.map((v) => Object.fromEntries(v.top.map((t) => [t.token, t.logprob]))),
+    top_logprobs: views.map((v) => topByText(v.top)),
     text_offset: offsets,
   };
 }
