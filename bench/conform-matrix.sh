@@ -26,17 +26,7 @@ one() {
     *) node src/cli/rocforge.mjs serve -m "$model" --backend "$kind" --numerics "$NUMERICS" --port "$port" > "$dir/$name.server.log" 2>&1 & ;;
   esac
   server=$!
-  if node -e '
-    const [url, pid] = [process.argv[1], Number(process.argv[2])];
-    const t0 = Date.now();
-    (async () => {
-      for (;;) {
-        try { if ((await fetch(url + "/health")).status === 200) return; } catch {}
-        try { process.kill(pid, 0); } catch { process.exit(1); }
-        if (Date.now() - t0 > 120000) process.exit(1);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    })();' "http://127.0.0.1:$port" "$server"; then
+  if node bench/wait-healthy.mjs "http://127.0.0.1:$port" "$server" 120 2>/dev/null; then
     node src/cli/rocforge.mjs conform --url "http://127.0.0.1:$port" -m "$model" --prompts "$S/oracle/prompts.json" \
       --steps "$STEPS" --json "$dir/$name.json" > "$dir/$name.txt" 2>&1
     echo "$kind $name: exit $? $(grep -a '^summary' "$dir/$name.txt" | tail -1)"

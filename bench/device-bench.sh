@@ -152,20 +152,8 @@ bench() {
   cat "$RUN/$name.md"
 }
 
-# wait_healthy URL PID LOG: until GET URL/health is 200, the server exits, or 120 s pass.
-wait_healthy() {
-  node -e '
-    const [url, pid] = [process.argv[1], Number(process.argv[2])];
-    const t0 = Date.now();
-    (async () => {
-      for (;;) {
-        try { if ((await fetch(url + "/health")).status === 200) return; } catch {}
-        try { process.kill(pid, 0); } catch { console.error("the server exited"); process.exit(1); }
-        if (Date.now() - t0 > 120000) { console.error("not healthy after 120 s"); process.exit(1); }
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    })();' "$1" "$2"
-}
+# wait_healthy URL PID: until GET URL/health is 200, the server exits, or 120 s pass.
+wait_healthy() { node bench/wait-healthy.mjs "$1" "$2" 120; }
 
 # serve NAME LABEL COMMAND...: starts the server, a short warm-up, then STREAMS streams of TOKENS.
 serve() {

@@ -26,17 +26,7 @@ fi
 node src/cli/rocforge.mjs serve -m "$MODEL" --backend "$BACKEND" --numerics "$NUMERICS" --parallel "$PARALLEL" --ctx-size 1024 --port "$PORT" > "$DIR/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
-node -e '
-  const [url, pid] = [process.argv[1], Number(process.argv[2])];
-  const t0 = Date.now();
-  (async () => {
-    for (;;) {
-      try { if ((await fetch(url + "/health")).status === 200) return; } catch {}
-      try { process.kill(pid, 0); } catch { console.error("the server exited; see serve.log"); process.exit(1); }
-      if (Date.now() - t0 > 300000) { console.error("server not healthy after 300 s"); process.exit(1); }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  })();' "$URL" "$SERVER"
+node bench/wait-healthy.mjs "$URL" "$SERVER" 300
 grep 'ready:' "$DIR/serve.log" || true
 for C in $CLIENTS; do
   cli bench serve --url "$URL" --clients "$C" --duration "$DURATION" --max-tokens "$MAX_TOKENS" --endpoint completions \
