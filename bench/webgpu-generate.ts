@@ -1,7 +1,7 @@
 // Prefill and decode speed of a GGUF model on the WebGPU or HIP backend (or the CPU one, for comparison).
 //
 //   npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|hip|cpu]
-//                                   [--fuse auto|on|off] [--exact on|off] [--json FILE] [--profile]
+//                                   [--fuse auto|on|off] [--exact on|off] [--json FILE] [--profile] [--host-profile]
 //
 // --fuse: one-row matmuls round x inside the matvec (matvec_xr.wgsl) instead of a separate pass.
 //
@@ -13,6 +13,13 @@
 // to the wall time is host work (recording dispatches, submit, readback).
 // --profile: instead of timed runs, one prefill and --gen decode steps with every dispatch timed on
 // the GPU, printed per kernel (the extra per-dispatch passes inflate the totals somewhat).
+// --host-profile (webgpu): instead of timed runs, --runs runs of --gen decode steps after a prefill
+// of --prompt tokens, each step split on the host into recording (forward start to queue.submit:
+// planning the ops and encoding their dispatches), the submit call itself, and the wait for the
+// logits; then --runs runs of 10 x --gen steps recorded but never submitted (queue.submit made a
+// no-op: the GPU runs nothing and the logits are garbage), which time the host alone where the
+// GPU is slow or shared (lavapipe). Printed in µs per step and per dispatch. Recording does not
+// depend on the GPU, so lavapipe measures it too.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Backend } from '../src/backends/backend.ts';
@@ -21,7 +28,7 @@ import type { GpuBackend } from '../src/backends/gpu/gpu-backend.ts';
 import { createHipBackend } from '../src/backends/hip/index.ts';
 import { createWebGpuBackend } from '../src/backends/webgpu/index.ts';
 import { GgufFile } from '../src/gguf/reader.ts';
-import { Model } from '../src/model/model.ts';
+import { Model, type ModelBatch } from '../src/model/model.ts';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -34,11 +41,12 @@ const { values, positionals } = parseArgs({
     fuse: { type: 'string', default: 'auto' },
     exact: { type: 'string', default: 'on' },
     profile: { type: 'boolean', default: false },
+    'host-profile': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help || positionals.length !== 1) {
-  console.log('usage: npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|hip|cpu] [--fuse auto|on|off] [--exact on|off] [--json FILE] [--profile]');
+  console.log('usage: npx tsx bench/webgpu-generate.ts MODEL.gguf [--prompt 512] [--gen 128] [--runs 3] [--backend webgpu|hip|cpu] [--fuse auto|on|off] [--exact on|off] [--json FILE] [--profile] [--host-profile]');
   process.exit(values.help ? 0 : 2);
 }
 const modelPath = positionals[0]!;
@@ -52,7 +60,7 @@ const backend: Backend =
     ? new CpuBackend()
     : values.backend === 'hip'
       ? await createHipBackend({ profile: values.profile, fuseDecodeRounding, exact: values.exact !== 'off' })
-      : await createWebGpuBackend({ timestamps: !values.profile, profile: values.profile, fuseDecodeRounding, exact: values.exact !== 'off' });
+      : await createWebGpuBackend({ timestamps: !values.profile && !values['host-profile'], profile: values.profile, fuseDecodeRounding, exact: values.exact !== 'off' });
 const gpu = values.backend === 'cpu' ? undefined : (backend as GpuBackend & { lastPassGpuMs?: number });
 console.log(`device: ${backend.deviceDescription}${gpu ? `, decode rounding ${gpu.fuseDecodeRounding ? 'fused into matvec' : 'separate pass'}, exact kernels ${gpu.exact ? 'on' : 'off'}` : ''}`);
 
@@ -137,6 +145,83 @@ if (values.profile && gpu) {
   }
   show(`decode (${nGen} steps)`, nGen);
   process.exit(0);
+}
+
+if (values['host-profile'] && gpu) {
+  if (values.backend !== 'webgpu') throw new Error('--host-profile times WebGPU queue submits: use it with --backend webgpu');
+  await hostProfile();
+  process.exit(0);
+}
+
+/** Decode steps split into recording, submit and wait, then recorded only (see --host-profile above). */
+async function hostProfile(): Promise<void> {
+  // The submit of a decode step is the one its read() makes: wrapping the queue's submit marks
+  // when recording ended, without touching the executor.
+  const proto = (globalThis as unknown as { GPUQueue: { prototype: GPUQueue } }).GPUQueue.prototype;
+  const submit = proto.submit;
+  let submitAt = 0;
+  let submitMs = 0;
+  let dropSubmits = false;
+  proto.submit = function (this: GPUQueue, buffers: Iterable<GPUCommandBuffer>): undefined {
+    submitAt = performance.now();
+    if (!dropSubmits) submit.call(this, buffers);
+    submitMs += performance.now() - submitAt;
+    return undefined;
+  };
+  const us = (ms: number): string => (ms * 1000).toFixed(0).padStart(5);
+  const quantile = (a: number[], q: number): number => [...a].sort((x, y) => x - y)[Math.floor(q * (a.length - 1))]!;
+  const step = (tok: number, pos: number): ModelBatch => ({ tokens: Int32Array.of(tok), slots: Int32Array.of(0), positions: Int32Array.of(pos), logitRows: Int32Array.of(0) });
+  let perStep = 0;
+  for (let r = 0; r < runs; r++) {
+    let logits = await model.forward(
+      { tokens: prompt, slots: new Int32Array(nPrompt), positions: Int32Array.from({ length: nPrompt }, (_, i) => i), logitRows: Int32Array.of(nPrompt - 1) },
+      cache,
+    );
+    const record: number[] = [];
+    const submits: number[] = [];
+    const wait: number[] = [];
+    const d0 = gpu!.counters.dispatches;
+    for (let i = 0; i < nGen; i++) {
+      const batch = step(argmax(logits), nPrompt + i);
+      submitMs = 0;
+      const t = performance.now();
+      logits = await model.forward(batch, cache);
+      const end = performance.now();
+      record.push(submitAt - t);
+      submits.push(submitMs);
+      wait.push(end - submitAt - submitMs);
+    }
+    perStep = (gpu!.counters.dispatches - d0) / nGen;
+    const rec = median(record);
+    console.log(
+      `run ${r + 1}: ${nGen} decode steps, ${perStep} dispatches/step; host µs per step: record median ${us(rec)} ` +
+        `(${((rec * 1000) / perStep).toFixed(2)} per dispatch), p10 ${us(quantile(record, 0.1))}; submit median ${us(median(submits))}; ` +
+        `wait for logits median ${us(median(wait))}`,
+    );
+  }
+  // Recording alone: the same decode step again and again, never submitted.
+  dropSubmits = true;
+  const n = 10 * nGen;
+  for (let r = 0; r < runs; r++) {
+    const record: number[] = [];
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const t = performance.now();
+      await model.forward(step(1, nPrompt), cache);
+      record.push(submitAt - t);
+    }
+    const wallPerStep = (performance.now() - t0) / n;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPerStep = (cpu.user + cpu.system) / 1000 / n;
+    console.log(
+      `record only, run ${r + 1}: ${n} steps never submitted; µs per step: record p10 ${us(quantile(record, 0.1))}, ` +
+        `median ${us(median(record))} (${((median(record) * 1000) / perStep).toFixed(2)} per dispatch); ` +
+        `whole step (record + finish + readback of nothing) wall ${us(wallPerStep)}, process CPU ${us(cpuPerStep)}`,
+    );
+  }
+  dropSubmits = false;
+  proto.submit = submit;
 }
 
 const results: Run[] = [];

@@ -1,15 +1,16 @@
 // The WebGPU runtime behind GpuBackend: Dispatch records become compute-pass commands.
 //
-// Ops are recorded into one pending command encoder / compute pass; nothing is submitted until
-// read() (or a host write that must not overtake earlier ops). Each dispatch takes its uniform
-// parameters from a shared arena (dynamic offsets) and a cached bind group (pipelines.ts), so the
-// hot path creates no GPU objects. Allocation failures, shader errors and device loss arrive
-// asynchronously and are thrown by the next read() or sync().
+// Ops are recorded on the host (dispatch-list.ts) and encoded as one compute pass just before the
+// submit; nothing is submitted until read() (or a host write that must not overtake earlier ops).
+// Each dispatch takes its uniform parameters from a slot of a shared arena and a cached bind group
+// that names that slot (pipelines.ts), so the hot path creates no GPU objects. Allocation failures,
+// shader errors and device loss arrive asynchronously and are thrown by the next read() or sync().
 import { DeviceOutOfMemoryError, RocforgeError } from '../../errors.ts';
 import { typeName } from '../../gguf/types.ts';
 import type { BufferUsage, DeviceBuffer, Dispatch, KernelExecutor, KernelTime } from '../gpu/executor.ts';
 import { formatBytes } from '../gpu/format.ts';
 import type { OpenedDevice } from './device.ts';
+import { DispatchList } from './dispatch-list.ts';
 import { DispatchProfiler } from './dispatch-profiler.ts';
 import { PipelineCache, WgpuBuffer } from './pipelines.ts';
 import { UniformArena } from './uniform-arena.ts';
@@ -46,7 +47,6 @@ export class WebGpuExecutor implements KernelExecutor {
   private readonly arena: UniformArena;
   private readonly pipelines: PipelineCache;
   private readonly live = new Set<WgpuBuffer>();
-  private readonly dynamicOffset = new Uint32Array(1);
   private readonly stagingPool: GPUBuffer[] = [];
   private readonly timer: { querySet: GPUQuerySet; resolve: GPUBuffer; readback: GPUBuffer } | undefined;
   private readonly profiler: DispatchProfiler | undefined;
@@ -54,7 +54,8 @@ export class WebGpuExecutor implements KernelExecutor {
   private timedPassPending = false;
   private timerBusy = false;
   private encoder: GPUCommandEncoder | null = null;
-  private pass: GPUComputePassEncoder | null = null;
+  /** Dispatches recorded since the last submit, encoded into one compute pass just before it. */
+  private readonly recorded = new DispatchList();
   private deferredDestroy: GPUBuffer[] = [];
   private pendingChecks: Promise<string | null>[] = [];
   private deviceErrors: string[] = [];
@@ -126,7 +127,7 @@ export class WebGpuExecutor implements KernelExecutor {
     const b = buf as WgpuBuffer;
     // A host write lands on the queue at once: submit earlier ops that may use the buffer first, so
     // that they see its old contents. A buffer never bound cannot be used by them.
-    if (this.encoder && this.pipelines.everBound(b)) this.submit();
+    if (this.pending && this.pipelines.everBound(b)) this.submit();
     const aligned = data.length & ~3;
     if (aligned > 0) this.device.queue.writeBuffer(b.buffer, offsetBytes, data.buffer, data.byteOffset, aligned);
     if (aligned < data.length) {
@@ -141,7 +142,7 @@ export class WebGpuExecutor implements KernelExecutor {
     if (!this.live.delete(b)) return;
     this.pipelines.forget(b);
     // Commands recorded but not yet submitted may still use it.
-    if (this.encoder) this.deferredDestroy.push(b.buffer);
+    if (this.pending) this.deferredDestroy.push(b.buffer);
     else b.buffer.destroy();
   }
 
@@ -149,56 +150,56 @@ export class WebGpuExecutor implements KernelExecutor {
 
   dispatch(d: Dispatch): void {
     if (this.disposed || this.lost) this.checkUsable();
-    const spec = d.kernel;
-    const pipeline = this.pipelines.pipeline(spec, d.dequant, d.variant);
     const slot = this.arena.alloc();
-    const base = slot.offset / 4;
-    const { u32, f32 } = slot.chunk;
+    const chunk = this.arena.chunk(slot);
+    const base = UniformArena.byteOffset(slot) >>> 2;
+    const { u32, f32 } = chunk;
     const params = d.params;
     for (let i = 0; i < params.length; i++) {
       const p = params[i]!;
       if (typeof p === 'number') u32[base + i] = p;
       else f32[base + i] = p.f;
     }
-    const bg = this.pipelines.bindGroup(spec, slot, d.buffers as readonly WgpuBuffer[]);
-    if (this.profiler) {
-      this.endPass();
-      this.encoder ??= this.device.createCommandEncoder({ label: 'rocforge pass' });
-      this.pass = this.encoder.beginComputePass(this.profiler.passFor(d.dequant !== undefined ? `${spec.name} ${typeName(d.dequant)}` : spec.name));
-    }
-    const pass = this.pass ?? this.beginPass();
-    pass.setPipeline(pipeline);
-    this.dynamicOffset[0] = slot.offset;
-    pass.setBindGroup(0, bg, this.dynamicOffset, 0, 1);
-    pass.dispatchWorkgroups(d.groups[0], d.groups[1], d.groups[2]);
+    const { pipeline, bindGroup } = this.pipelines.binding(slot, chunk, d);
+    const g = d.groups;
     this.counters.dispatches++;
-    if (this.profiler) this.endPass();
+    if (this.profiler) {
+      // Every dispatch in a pass of its own, bracketed by timestamps.
+      const spec = d.kernel;
+      this.encoder ??= this.device.createCommandEncoder({ label: 'rocforge pass' });
+      const pass = this.encoder.beginComputePass(this.profiler.passFor(d.dequant !== undefined ? `${spec.name} ${typeName(d.dequant)}` : spec.name));
+      this.recorded.push(pipeline, bindGroup, g[0], g[1], g[2]);
+      this.recorded.encode(pass);
+      pass.end();
+      return;
+    }
+    this.recorded.push(pipeline, bindGroup, g[0], g[1], g[2]);
   }
 
-  private beginPass(): GPUComputePassEncoder {
-    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'rocforge pass' });
-    if (!this.pass) {
-      if (this.timer) {
-        this.pass = this.encoder.beginComputePass({
-          timestampWrites: { querySet: this.timer.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
-        });
-        this.timedPassPending = true;
-      } else {
-        this.pass = this.encoder.beginComputePass();
-      }
+  /** Encodes the dispatches recorded since the last submit as one compute pass. */
+  private encodeRecorded(): void {
+    if (this.recorded.length === 0) return;
+    this.encoder ??= this.device.createCommandEncoder({ label: 'rocforge pass' });
+    let pass: GPUComputePassEncoder;
+    if (this.timer) {
+      pass = this.encoder.beginComputePass({
+        timestampWrites: { querySet: this.timer.querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 },
+      });
+      this.timedPassPending = true;
+    } else {
+      pass = this.encoder.beginComputePass();
     }
-    return this.pass;
+    this.recorded.encode(pass);
+    pass.end();
   }
 
-  private endPass(): void {
-    if (this.pass) {
-      this.pass.end();
-      this.pass = null;
-    }
+  /** Whether commands were recorded and not yet submitted. */
+  private get pending(): boolean {
+    return this.encoder !== null || this.recorded.length > 0;
   }
 
   private submit(): void {
-    this.endPass();
+    this.encodeRecorded();
     this.arena.upload(this.device.queue);
     if (this.encoder) {
       if (this.profiler?.encodeResolve(this.encoder)) this.profilePending = true;
@@ -215,7 +216,7 @@ export class WebGpuExecutor implements KernelExecutor {
   async read(buf: DeviceBuffer, bytes: number): Promise<Uint8Array> {
     const src = buf as WgpuBuffer;
     const staging = this.takeStaging(bytes);
-    this.endPass();
+    this.encodeRecorded();
     const enc = this.encoder ?? this.device.createCommandEncoder();
     this.encoder = enc;
     enc.copyBufferToBuffer(src.buffer, 0, staging, 0, bytes);
@@ -253,7 +254,7 @@ export class WebGpuExecutor implements KernelExecutor {
   }
 
   flush(): void {
-    if (this.encoder) this.submit();
+    if (this.pending) this.submit();
   }
 
   async sync(): Promise<void> {
@@ -266,7 +267,7 @@ export class WebGpuExecutor implements KernelExecutor {
     if (this.disposed) return;
     this.disposed = true;
     this.encoder = null;
-    this.pass = null;
+    this.recorded.clear();
     for (const b of this.live) b.buffer.destroy();
     this.live.clear();
     for (const b of this.stagingPool) b.destroy();
