@@ -1,7 +1,8 @@
 // The dispatches of a pass, kept on the host until the pass is encoded in one go (before its
 // submit). Interleaving Dawn's calls with the planning of every op leaves Dawn's code cold in the
-// CPU caches at each call: on lavapipe's host a decode step's ~260 setPipeline / setBindGroup /
-// dispatchWorkgroups calls took about twice as long spread over the recording as issued in one loop.
+// CPU caches at each call: recording a decode step of a 16-layer synth file on lavapipe's host took
+// about 0.70 ms with the ~260 setPipeline / setBindGroup / dispatchWorkgroups calls issued in one
+// loop against 0.80 ms with each issued as its op was planned.
 export class DispatchList {
   private pipelines: GPUComputePipeline[] = [];
   private bindGroups: GPUBindGroup[] = [];
