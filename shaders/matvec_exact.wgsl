@@ -22,8 +22,6 @@ struct Params {
   kind: u32,
   row_lo: u32,
   rows: u32,
-  split1: u32,     // Y's columns; Y2 takes [split1, split2), Y3 the rest (common/split-store.wgsl)
-  split2: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -31,8 +29,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> X: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(4) var<storage, read> BIAS: array<f32>;
-@group(0) @binding(5) var<storage, read_write> Y2: array<f32>;
-@group(0) @binding(6) var<storage, read_write> Y3: array<f32>;
 
 override WG: u32 = 64u;
 var<workgroup> lanes: array<f32, 64>;
@@ -104,5 +100,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let oc = P.out_offset + o;
   if (P.has_bias != 0u) { v = v + BIAS[oc]; }
-  split_store(r, oc, v);
+  Y[r * P.out_cols + oc] = v;
 }

@@ -14,8 +14,6 @@ struct Params {
   has_bias: u32,
   row_lo: u32,
   rows: u32,
-  split1: u32,     // Y's columns; Y2 takes [split1, split2), Y3 the rest (common/split-store.wgsl)
-  split2: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -23,8 +21,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> XQ: array<u32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 @group(0) @binding(4) var<storage, read> BIAS: array<f32>;
-@group(0) @binding(5) var<storage, read_write> Y2: array<f32>;
-@group(0) @binding(6) var<storage, read_write> Y3: array<f32>;
 
 override WG: u32 = 64u;
 
@@ -77,5 +73,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (K_MINS == 3u) { v = opq(v + summs); }
   let oc = P.out_offset + o;
   if (P.has_bias != 0u) { v = opq(v + BIAS[oc]); }
-  split_store(r, oc, v);
+  Y[r * P.out_cols + oc] = v;
 }

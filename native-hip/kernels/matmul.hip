@@ -39,7 +39,6 @@
 #include "rf_launch.h"
 #include "rf_wgsl.h"
 #include "rf_dequant.h"
-#include "common/split-store.h"
 #if RF_CUDA
 #include <type_traits>
 #include <mma.h>
@@ -56,8 +55,6 @@ struct Params {
   u32 row_bytes;
   u32 out_offset;
   u32 has_bias;
-  u32 split1; // Y's columns; Y2 takes [split1, split2), Y3 the rest (common/split-store.h)
-  u32 split2;
 };
 
 constexpr u32 TILE = 64u;
@@ -112,7 +109,7 @@ template <class E> RF_INLINE uint2 tc_pack4(vec4<f32> v) { return make_uint2(E::
 
 template <class DQ, class E, u32 BM, u32 BN, u32 KS>
 RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* __restrict__ X, f32* __restrict__ Y,
-                         const f32* __restrict__ BIAS, f32* __restrict__ Y2, f32* __restrict__ Y3) {
+                         const f32* __restrict__ BIAS) {
   using namespace nvcuda;
   typedef typename E::T T;
   // Rows of KS + 8 halves: a multiple of 16 bytes (wmma) whose 8 rows of a fragment fall on
@@ -295,7 +292,7 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
             const u32 oc = P.out_offset + n;
             f32 v = scratch[r * TC_CLD + c];
             if (P.has_bias != 0u) { v += BIAS[oc]; }
-            split_store(P, Y, Y2, Y3, m, oc, v);
+            Y[m * P.out_cols + oc] = v;
           }
         }
         __syncwarp();
@@ -310,7 +307,7 @@ RF_INLINE void matmul_tc(const Params& P, const u32* __restrict__ W, const f32* 
 // The f32 tiles (matmul.wgsl's arithmetic), for every GPU and weight type without matmul_tc.
 template <class DQ>
 RF_INLINE void matmul_f32(const Params& P, const u32* __restrict__ W, const f32* __restrict__ X, f32* __restrict__ Y,
-                          const f32* __restrict__ BIAS, f32* __restrict__ Y2, f32* __restrict__ Y3) {
+                          const f32* __restrict__ BIAS) {
   auto dq4 = [&](u32 rb, u32 i) { return DQ::dq4(W, rb, i); };
   auto dq1 = [&](u32 rb, u32 i) { return DQ::dq1(W, rb, i); };
   const vec3<u32> wid = workgroup_id();
@@ -371,7 +368,7 @@ RF_INLINE void matmul_f32(const Params& P, const u32* __restrict__ W, const f32*
       const u32 oc = P.out_offset + n;
       f32 v = acc[i][j];
       if (P.has_bias != 0u) { v += BIAS[oc]; }
-      split_store(P, Y, Y2, Y3, m, oc, v);
+      Y[m * P.out_cols + oc] = v;
     }
   }
 }
@@ -385,15 +382,15 @@ RF_INLINE void matmul_f32(const Params& P, const u32* __restrict__ W, const f32*
 #endif
 template <class DQ, u32 BM, u32 BN, u32 KS>
 __global__ void MATMUL_BOUNDS matmul_main(const Params P, const u32* __restrict__ W, const f32* __restrict__ X,
-                                          f32* __restrict__ Y, const f32* __restrict__ BIAS, f32* __restrict__ Y2, f32* __restrict__ Y3) {
+                                          f32* __restrict__ Y, const f32* __restrict__ BIAS) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   if constexpr (DQ::TYPE != F32::TYPE) {
-    matmul_tc<DQ, typename TcElem<DQ>::E, BM, BN, KS>(P, W, X, Y, BIAS, Y2, Y3);
+    matmul_tc<DQ, typename TcElem<DQ>::E, BM, BN, KS>(P, W, X, Y, BIAS);
   } else {
-    matmul_f32<DQ>(P, W, X, Y, BIAS, Y2, Y3);
+    matmul_f32<DQ>(P, W, X, Y, BIAS);
   }
 #else
-  matmul_f32<DQ>(P, W, X, Y, BIAS, Y2, Y3);
+  matmul_f32<DQ>(P, W, X, Y, BIAS);
 #endif
 }
 
@@ -402,13 +399,13 @@ template <class DQ> static int matmul_launch(const rf_launch* l, const Params& P
 #if RF_CUDA
   if constexpr (DQ::TYPE != F32::TYPE) {
     switch (matmul_shape(P.m, P.w_rows)) {
-      case 0u: return rf_go(matmul_main<DQ, TC_SHAPES[0][0], TC_SHAPES[0][1], TC_SHAPES[0][2]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3), rf_buf(l, 4), rf_buf(l, 5));
-      case 1u: return rf_go(matmul_main<DQ, TC_SHAPES[1][0], TC_SHAPES[1][1], TC_SHAPES[1][2]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3), rf_buf(l, 4), rf_buf(l, 5));
+      case 0u: return rf_go(matmul_main<DQ, TC_SHAPES[0][0], TC_SHAPES[0][1], TC_SHAPES[0][2]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
+      case 1u: return rf_go(matmul_main<DQ, TC_SHAPES[1][0], TC_SHAPES[1][1], TC_SHAPES[1][2]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
       default: break;
     }
   }
 #endif
-  return rf_go(matmul_main<DQ, TC_SHAPES[2][0], TC_SHAPES[2][1], TC_SHAPES[2][2]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3), rf_buf(l, 4), rf_buf(l, 5));
+  return rf_go(matmul_main<DQ, TC_SHAPES[2][0], TC_SHAPES[2][1], TC_SHAPES[2][2]>, l, wg, P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3));
 }
 
 extern "C" int rf_k_matmul(const rf_launch* l) {

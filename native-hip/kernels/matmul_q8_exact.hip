@@ -14,7 +14,6 @@
 #include "rf_launch.h"
 #include "rf_wgsl.h"
 #include "rf_dequant.h"
-#include "common/split-store.h"
 #include "common/exact.h"
 #include "common/q8-dot.h"
 
@@ -29,8 +28,6 @@ struct Params {
   u32 kind;
   u32 row_lo;
   u32 rows;
-  u32 split1; // Y's columns; Y2 takes [split1, split2), Y3 the rest (common/split-store.h)
-  u32 split2;
 };
 
 constexpr u32 KC = 8u; // blocks per chunk
@@ -45,7 +42,7 @@ RF_INLINE i32 lane4(vec4<i32> qa, u32 xw) {
 
 template <class DQ>
 __global__ void matmul_q8_exact_main(const Params P, const u32* __restrict__ WSRC, const u32* __restrict__ XSRC, f32* __restrict__ Y,
-                                     const f32* __restrict__ BIAS, f32* __restrict__ Y2, f32* __restrict__ Y3) {
+                                     const f32* __restrict__ BIAS) {
   constexpr u32 BLOCK_BYTES = DQ::BLOCK_BYTES;
   // Words per staged weight row: a chunk's bytes from an unaligned start.
   constexpr u32 WSTRIDE = (KC * BLOCK_BYTES + 3u) / 4u + 1u;
@@ -134,7 +131,7 @@ __global__ void matmul_q8_exact_main(const Params P, const u32* __restrict__ WSR
     }
     const u32 oc = P.out_offset + o[k];
     if (P.has_bias != 0u) { y = opq(y + BIAS[oc]); }
-    split_store(P, Y, Y2, Y3, r[i], oc, y);
+    Y[r[i] * P.out_cols + oc] = y;
   }
 }
 
@@ -142,5 +139,5 @@ extern "C" int rf_k_matmul_q8_exact(const rf_launch* l) {
   Params P;
   if (int e = rf_params(l, &P)) return e;
   RF_DEQUANT_SWITCH_Q(l->dequant, DQ,
-                      return rf_go(matmul_q8_exact_main<DQ>, l, rf_wg_fixed(l, 64u), P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3), rf_buf(l, 4), rf_buf(l, 5)));
+                      return rf_go(matmul_q8_exact_main<DQ>, l, rf_wg_fixed(l, 64u), P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3)));
 }

@@ -12,7 +12,6 @@
 #include "rf_launch.h"
 #include "rf_wgsl.h"
 #include "rf_dequant.h"
-#include "common/split-store.h"
 #include "common/reduce-shared.h"
 #include "common/reduce-subgroup.h"
 
@@ -24,8 +23,6 @@ struct Params {
   u32 row_bytes;  // bytes per weight row
   u32 out_offset; // first output column written by this part
   u32 has_bias;
-  u32 split1; // Y's columns; Y2 takes [split1, split2), Y3 the rest (common/split-store.h)
-  u32 split2;
 };
 
 constexpr u32 NR = 4u;
@@ -35,7 +32,7 @@ constexpr u32 NR = 4u;
 // pipeline constant).
 template <class DQ, class RED, u32 NX>
 __global__ void matvec_main(const Params P, const u32* __restrict__ W, const f32* __restrict__ X, f32* __restrict__ Y,
-                            const f32* __restrict__ BIAS, f32* __restrict__ Y2, f32* __restrict__ Y3) {
+                            const f32* __restrict__ BIAS) {
   auto dq4 = [&](u32 rb, u32 i) { return DQ::dq4(W, rb, i); };
   auto dq1 = [&](u32 rb, u32 i) { return DQ::dq1(W, rb, i); };
   const vec3<u32> wid = workgroup_id();
@@ -78,7 +75,7 @@ __global__ void matvec_main(const Params P, const u32* __restrict__ W, const f32
           const u32 oc = P.out_offset + o;
           f32 v = s[k];
           if (P.has_bias != 0u) { v += BIAS[oc]; }
-          split_store(P, Y, Y2, Y3, r, oc, v);
+          Y[r * P.out_cols + oc] = v;
         }
       }
     }
@@ -91,5 +88,5 @@ extern "C" int rf_k_matvec(const rf_launch* l) {
   RF_DEQUANT_SWITCH(l->dequant, DQ,
     RF_REDUCE_SWITCH(l->reduce, RED,
       RF_NX_SWITCH(l->variant, NX,
-        return rf_go(matvec_main<DQ, RED, NX>, l, rf_wg(l, 64u), P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3), rf_buf(l, 4), rf_buf(l, 5)))));
+        return rf_go(matvec_main<DQ, RED, NX>, l, rf_wg(l, 64u), P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3)))));
 }

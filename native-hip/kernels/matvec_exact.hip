@@ -20,7 +20,6 @@
 #include "rf_launch.h"
 #include "rf_wgsl.h"
 #include "rf_dequant.h"
-#include "common/split-store.h"
 #include "common/exact.h"
 
 namespace {
@@ -34,8 +33,6 @@ struct Params {
   u32 kind;
   u32 row_lo;
   u32 rows;
-  u32 split1; // Y's columns; Y2 takes [split1, split2), Y3 the rest (common/split-store.h)
-  u32 split2;
 };
 
 __shared__ f32 lanes[64];
@@ -49,7 +46,7 @@ RF_INLINE array<f32, 16> lanes16(u32 o) {
 
 template <class DQ>
 __global__ void matvec_exact_main(const Params P, const u32* __restrict__ W, const f32* __restrict__ X, f32* __restrict__ Y,
-                                  const f32* __restrict__ BIAS, f32* __restrict__ Y2, f32* __restrict__ Y3) {
+                                  const f32* __restrict__ BIAS) {
   auto dq1 = [&](u32 rb, u32 i) { return DQ::dq1(W, rb, i); };
   const vec3<u32> wid = workgroup_id();
   const vec3<u32> nwg = num_workgroups();
@@ -115,12 +112,12 @@ __global__ void matvec_exact_main(const Params P, const u32* __restrict__ W, con
   }
   const u32 oc = P.out_offset + o;
   if (P.has_bias != 0u) { v = v + BIAS[oc]; }
-  split_store(P, Y, Y2, Y3, r, oc, v);
+  Y[r * P.out_cols + oc] = v;
 }
 
 extern "C" int rf_k_matvec_exact(const rf_launch* l) {
   Params P;
   if (int e = rf_params(l, &P)) return e;
   RF_DEQUANT_SWITCH(l->dequant, DQ,
-                    return rf_go(matvec_exact_main<DQ>, l, rf_wg_fixed(l, 64u), P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3), rf_buf(l, 4), rf_buf(l, 5)));
+                    return rf_go(matvec_exact_main<DQ>, l, rf_wg_fixed(l, 64u), P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2), rf_buf(l, 3)));
 }

@@ -10,7 +10,6 @@
 #include "rf_launch.h"
 #include "rf_wgsl.h"
 #include "rf_dequant.h"
-#include "common/split-store.h"
 #include "common/exact.h"
 
 namespace {
@@ -23,8 +22,6 @@ struct Params {
   u32 has_bias;
   u32 row_lo;
   u32 rows;
-  u32 split1; // Y's columns; Y2 takes [split1, split2), Y3 the rest (common/split-store.h)
-  u32 split2;
 };
 
 // 8 (row, output) tasks of 8 lanes per workgroup of 64.
@@ -37,7 +34,7 @@ RF_INLINE i32 bsum(const u32* XQ, u32 xo, u32 j) { return bitcast<i32>(XQ[xo + 6
 
 template <class DQ>
 __global__ void matvec_q8k_exact_lanes_main(const Params P, const u32* __restrict__ W, const u32* __restrict__ XQ, f32* __restrict__ Y,
-                                            const f32* __restrict__ BIAS, f32* __restrict__ Y2, f32* __restrict__ Y3) {
+                                            const f32* __restrict__ BIAS) {
   constexpr u32 BLOCK_BYTES = DQ::BLOCK_BYTES;
   constexpr u32 K_MINS = DQ::K_MINS;
   const vec3<u32> wid = workgroup_id();
@@ -98,7 +95,7 @@ __global__ void matvec_q8k_exact_lanes_main(const Params P, const u32* __restric
     if (K_MINS == 3u) { v = opq(v + summs); }
     const u32 oc = P.out_offset + o;
     if (P.has_bias != 0u) { v = opq(v + BIAS[oc]); }
-    split_store(P, Y, Y2, Y3, r, oc, v);
+    Y[r * P.out_cols + oc] = v;
   }
 }
 
@@ -107,5 +104,5 @@ extern "C" int rf_k_matvec_q8k_exact_lanes(const rf_launch* l) {
   if (int e = rf_params(l, &P)) return e;
   RF_DEQUANT_SWITCH_K(l->dequant, DQ,
                       return rf_go(matvec_q8k_exact_lanes_main<DQ>, l, rf_wg_fixed(l, 64u), P, rf_buf(l, 0), rf_buf(l, 1), rf_buf(l, 2),
-                                   rf_buf(l, 3), rf_buf(l, 4), rf_buf(l, 5)));
+                                   rf_buf(l, 3)));
 }

@@ -103,17 +103,6 @@ export interface Backend {
   rmsNorm(x: Tensor, weight: Weight, eps: number, out: Tensor): void;
   /** out = x · wᵀ (+ bias), w in its GGUF type. */
   matmul(w: Weight, x: Tensor, out: Tensor, bias?: Weight): void;
-  /**
-   * Optional (the GPU backends): one matmul of a weight concatenated by rows from several
-   * projections of x (q|k|v, gate|up; the bias likewise), each of `outs` in order taking its
-   * projection's columns, with the bits separate matmuls would give. Saves launches.
-   */
-  matmulParts?(w: Weight, x: Tensor, outs: readonly Tensor[], bias?: Weight): void;
-  /**
-   * Optional, with matmulParts: whether `type` weights of `cols` columns and these row counts,
-   * concatenated, give each part the bits the part alone gives (no kernel choice by row count differs).
-   */
-  canConcatenate?(type: GgmlType, rows: readonly number[], cols: number): boolean;
   /** Rotates q [rows, nHeads*headDim] and k [rows, nKvHeads*headDim] in place at positions[r]. */
   rope(q: Tensor, k: Tensor, positions: IndexTensor, p: RopeParams): void;
   /** cache[layer][slots[r]][positions[r]] = k[r], v[r]. */

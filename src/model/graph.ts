@@ -14,7 +14,7 @@ import type { Backend, DeviceResource, IndexTensor, KvCache, Tensor, Weight } fr
 import type { GgmlType } from '../gguf/types.ts';
 import type { Architecture } from './arch/index.ts';
 import type { HParams } from './hparams.ts';
-import type { LayerWeights, ModelWeights, Projections } from './weights.ts';
+import type { LayerWeights, ModelWeights } from './weights.ts';
 
 /** Activations for a batch of `rows` rows. */
 export class BatchScratch {
@@ -243,7 +243,12 @@ function* attentionBlock(g: GraphContext, w: LayerWeights, layer: number, cache:
   const { backend, hp, arch } = g;
   backend.rmsNorm(s.x, w.attnNorm, hp.eps, s.norm);
   if (tap) yield point('attn_norm', layer, 'rmsNorm', s.norm, w.attnNorm);
-  yield* project(g, w.qkv, s.norm, [s.q, s.k, s.v], ['q', 'k', 'v'], layer, tap);
+  backend.matmul(w.wq, s.norm, s.q, w.bq);
+  if (tap) yield point('q', layer, 'matmul', s.q, w.wq);
+  backend.matmul(w.wk, s.norm, s.k, w.bk);
+  if (tap) yield point('k', layer, 'matmul', s.k, w.wk);
+  backend.matmul(w.wv, s.norm, s.v, w.bv);
+  if (tap) yield point('v', layer, 'matmul', s.v, w.wv);
   backend.rope(s.q, s.k, s.positions, {
     nHeads: hp.nHeads,
     nKvHeads: hp.nKvHeads,
@@ -288,7 +293,10 @@ function* feedForwardBlock(g: GraphContext, w: LayerWeights, layer: number, s: F
   const { backend, hp, arch } = g;
   backend.rmsNorm(s.x, w.ffnNorm, hp.eps, s.norm);
   if (tap) yield point('ffn_norm', layer, 'rmsNorm', s.norm, w.ffnNorm);
-  yield* project(g, w.gateUp, s.norm, [s.gate, s.up], ['ffn_gate', 'ffn_up'], layer, tap);
+  backend.matmul(w.ffnGate, s.norm, s.gate);
+  if (tap) yield point('ffn_gate', layer, 'matmul', s.gate, w.ffnGate);
+  backend.matmul(w.ffnUp, s.norm, s.up);
+  if (tap) yield point('ffn_up', layer, 'matmul', s.up, w.ffnUp);
   if (arch.activation === 'gelu') backend.geglu(s.gate, s.up, s.act);
   else backend.swiglu(s.gate, s.up, s.act);
   if (tap) yield point('ffn_act', layer, arch.activation === 'gelu' ? 'geglu' : 'swiglu', s.act);
@@ -300,21 +308,6 @@ function* feedForwardBlock(g: GraphContext, w: LayerWeights, layer: number, s: F
   }
   backend.add(s.x, s.delta, s.x);
   if (tap) yield point('l_out', layer, 'add', s.x);
-}
-
-/** Projections of x into `outs` (q, k, v; gate, up): one matmul of a joined weight, or one per part. */
-function* project(g: GraphContext, p: Projections, x: Tensor, outs: readonly Tensor[], names: readonly TapName[], layer: number, tap: boolean): Generator<TapPoint, void, void> {
-  const { backend } = g;
-  if (p.fused) {
-    if (!backend.matmulParts) throw new TypeError(`the ${backend.name} backend has no matmulParts for the joined weight ${p.fused.w.name}`);
-    backend.matmulParts(p.fused.w, x, outs, p.fused.b);
-    if (tap) for (const [i, out] of outs.entries()) yield point(names[i]!, layer, 'matmul', out, p.fused.w);
-    return;
-  }
-  for (const [i, part] of p.parts.entries()) {
-    backend.matmul(part.w, x, outs[i]!, part.b);
-    if (tap) yield point(names[i]!, layer, 'matmul', outs[i]!, part.w);
-  }
 }
 
 function point(name: TapName, layer: number, op: TapOp, tensor: Tensor, w?: Weight): TapPoint {

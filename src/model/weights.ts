@@ -1,10 +1,8 @@
 // Loads a model's weights from a GGUF file onto a backend, in their GGUF types, checking every shape.
-// The architecture (arch/) says which tensors exist. A row range of a GGUF matrix is a byte range and
-// each output of a matmul depends only on its own weight row, so projections of one input can be
-// joined or split by rows without changing a bit: on a backend with matmulParts (the GPU backends)
-// q, k and v of a layer, and its gate and up, become one weight each (the files' rows concatenated,
-// or phi3's fused attn_qkv and gate|up ffn_up kept whole) run as one matmul, saving launches; on
-// others phi3's fused tensors are split into ordinary weights. Every
+// The architecture (arch/) says which tensors exist. Fused projections (phi3's attn_qkv and gate|up
+// ffn_up) are split by rows at load into ordinary weights: a row range of a GGUF matrix is a byte
+// range, each output of a matmul depends only on its own weight row, and so every backend's matmul
+// (exact and fast kernels, binding-size splits) serves the parts unchanged and bit for bit. Every
 // tensor of the file must be used: an unknown one (rope_factors_long, a q/k norm, ...) is refused
 // by name, since ignoring it would quietly compute something else.
 import type { Backend, Weight } from '../backends/backend.ts';
@@ -14,32 +12,21 @@ import { GgmlType, typeName, type TensorInfo } from '../gguf/types.ts';
 import type { Architecture } from './arch/index.ts';
 import type { HParams } from './hparams.ts';
 
-/** A projection's weight and optional bias. */
-export interface Projection {
-  readonly w: Weight;
-  readonly b?: Weight;
-}
-
-/**
- * Projections of one input, in order (q, k, v; gate, up): a weight each, or one weight concatenated
- * from theirs by rows (their biases likewise) whose single matmul (Backend.matmulParts) fills each
- * projection's output; `widths` are the parts' rows.
- */
-export type Projections =
-  | { readonly fused?: undefined; readonly parts: readonly Projection[] }
-  | { readonly fused: Projection; readonly widths: readonly number[]; readonly parts?: undefined };
-
 export interface LayerWeights {
   readonly attnNorm: Weight;
-  /** q, k, v. */
-  readonly qkv: Projections;
+  readonly wq: Weight;
+  readonly wk: Weight;
+  readonly wv: Weight;
   readonly wo: Weight;
+  readonly bq?: Weight;
+  readonly bk?: Weight;
+  readonly bv?: Weight;
   readonly bo?: Weight;
   /** RMS norm of the attention output before the residual add (gemma2). */
   readonly postAttnNorm?: Weight;
   readonly ffnNorm: Weight;
-  /** gate, up. */
-  readonly gateUp: Projections;
+  readonly ffnGate: Weight;
+  readonly ffnUp: Weight;
   readonly ffnDown: Weight;
   /** RMS norm of the feed-forward output before the residual add (gemma2). */
   readonly postFfnNorm?: Weight;
@@ -88,6 +75,7 @@ export async function loadWeights(
     if (info.dims[0] !== w.cols || rows !== w.rows) {
       throw new UnsupportedModelError(`${file.path}: tensor ${w.name} has shape [${info.dims.join(', ')}], expected [${w.cols}, ${w.rows}] from the hyper-parameters`);
     }
+    if (w.parts) checkSplit(file.path, w, info);
     infos.set(w.name, info);
   }
   const wanted = new Set(wants.map((w) => w.name));
@@ -98,35 +86,20 @@ export async function loadWeights(
       );
     }
   }
-  const joins = joinedTensors(backend, hp, arch, infos);
-  // A tensor split at load (phi3's fused ones where they are not kept whole) must split cleanly.
-  for (const w of wants) if (w.parts && !joins.member.has(w.name)) checkSplit(file.path, w, infos.get(w.name)!);
 
   const byName = new Map(wants.map((w) => [w.name, w]));
   const total = [...infos.values()].reduce((s, i) => s + i.nbytes, 0);
   let loaded = 0;
   const uploaded = new Map<string, Weight>();
-  const pending = new Map<Join, Uint8Array[]>();
   let ropeFreqs: Float32Array | undefined;
   try {
     for (const [name, info] of infos) {
       const w = byName.get(name)!;
       const bytes = await file.readTensor(info);
       const cols = info.dims[0]!;
-      const join = joins.member.get(name);
       if (w.host) {
         if (info.type !== GgmlType.F32) throw new UnsupportedModelError(`${file.path}: tensor ${name} must be F32, got ${typeName(info.type)}`);
         ropeFreqs = new Float32Array(bytes.slice().buffer, 0, info.nElements);
-      } else if (join) {
-        // Held until the join's last source is read: then one upload, never a device copy of both.
-        const chunks = pending.get(join) ?? [];
-        chunks[join.sources.indexOf(name)] = bytes;
-        pending.set(join, chunks);
-        if (join.sources.every((_, i) => chunks[i] !== undefined)) {
-          const rows = join.widths.reduce((a, b) => a + b, 0);
-          uploaded.set(join.key, await backend.uploadWeight(join.label, info.type, join.vector ? 1 : rows, join.vector ? rows : cols, concat(chunks)));
-          pending.delete(join);
-        }
       } else if (w.parts) {
         const rowBytes = info.nbytes / w.rows;
         let lo = 0;
@@ -148,30 +121,23 @@ export async function loadWeights(
 
   const get = (name: string): Weight => uploaded.get(name)!;
   const opt = (name: string): Weight | undefined => uploaded.get(name);
-  // A joined weight where joinedTensors made one, else the parts (and biases, by the same index).
-  const projections = (key: string, widths: readonly number[], names: readonly string[], biases?: { key: string; names: readonly string[] }): Projections => {
-    const fused = uploaded.get(key);
-    if (fused) return { fused: { w: fused, b: biases && opt(biases.key) }, widths };
-    return { parts: names.map((n, i) => ({ w: get(n), b: biases && opt(biases.names[i]!) })) };
-  };
-  const qDim = hp.nHeads * hp.headDim;
-  const kvDim = hp.nKvHeads * hp.headDim;
   const layers: LayerWeights[] = [];
   for (let l = 0; l < hp.nLayers; l++) {
     const b = `blk.${l}.`;
     layers.push({
       attnNorm: get(`${b}attn_norm.weight`),
-      qkv: projections(
-        `${b}${QKV}`,
-        [qDim, kvDim, kvDim],
-        [`${b}attn_q.weight`, `${b}attn_k.weight`, `${b}attn_v.weight`],
-        { key: `${b}${QKV_BIAS}`, names: [`${b}attn_q.bias`, `${b}attn_k.bias`, `${b}attn_v.bias`] },
-      ),
+      wq: get(`${b}attn_q.weight`),
+      wk: get(`${b}attn_k.weight`),
+      wv: get(`${b}attn_v.weight`),
       wo: get(`${b}attn_output.weight`),
+      bq: opt(`${b}attn_q.bias`),
+      bk: opt(`${b}attn_k.bias`),
+      bv: opt(`${b}attn_v.bias`),
       bo: opt(`${b}attn_output.bias`),
       postAttnNorm: opt(`${b}post_attention_norm.weight`),
       ffnNorm: get(`${b}ffn_norm.weight`),
-      gateUp: projections(`${b}${GATE_UP}`, [hp.ffnDim, hp.ffnDim], [`${b}ffn_gate.weight`, `${b}ffn_up.weight`]),
+      ffnGate: get(`${b}ffn_gate.weight`),
+      ffnUp: get(`${b}ffn_up.weight`),
       ffnDown: get(`${b}ffn_down.weight`),
       postFfnNorm: opt(`${b}post_ffw_norm.weight`),
     });
@@ -186,73 +152,6 @@ export async function loadWeights(
     ...(ropeFreqs ? { ropeFreqs } : {}),
     all: [...uploaded.values()],
   };
-}
-
-/** Keys (after `blk.N.`) of the joined weights. */
-const QKV = 'attn_q|k|v';
-const QKV_BIAS = 'attn_q|k|v.bias';
-const GATE_UP = 'ffn_gate|up';
-
-/** Tensors uploaded as one weight: the sources' rows in order (one source: a file's own fused tensor kept whole). */
-interface Join {
-  readonly key: string;
-  /** The weight's name in messages. */
-  readonly label: string;
-  readonly sources: readonly string[];
-  /** Rows of each projection (values, for a vector). */
-  readonly widths: readonly number[];
-  /** Biases: one vector of all the values. */
-  readonly vector: boolean;
-}
-
-/**
- * Which projections become one weight: on a backend with matmulParts, a layer's q, k, v (with their
- * biases, all or none) and its gate, up, when their sources share one type and the backend computes
- * every part of the joined weight as it would the part alone (canConcatenate). Mixed types (Q4_K_M
- * files' Q6_K attn_v) stay separate.
- */
-function joinedTensors(backend: Backend, hp: HParams, arch: Architecture, infos: ReadonlyMap<string, TensorInfo>): { member: Map<string, Join> } {
-  const member = new Map<string, Join>();
-  if (!backend.matmulParts || !backend.canConcatenate) return { member };
-  const canJoin = (sources: readonly string[], widths: readonly number[]): boolean => {
-    const types = new Set(sources.map((n) => infos.get(n)?.type));
-    const info = infos.get(sources[0]!);
-    return types.size === 1 && info !== undefined && backend.canConcatenate!(info.type, widths, info.dims[0]!);
-  };
-  const add = (j: Join): void => {
-    for (const s of j.sources) member.set(s, j);
-  };
-  const qDim = hp.nHeads * hp.headDim;
-  const kvDim = hp.nKvHeads * hp.headDim;
-  for (let l = 0; l < hp.nLayers; l++) {
-    const b = `blk.${l}.`;
-    const qkvWidths = [qDim, kvDim, kvDim];
-    const qkv = arch.fusedQkv ? [`${b}attn_qkv.weight`] : [`${b}attn_q.weight`, `${b}attn_k.weight`, `${b}attn_v.weight`];
-    const biases = [`${b}attn_q.bias`, `${b}attn_k.bias`, `${b}attn_v.bias`];
-    const nBiases = biases.filter((n) => infos.has(n)).length;
-    const biasesJoin = nBiases === 3 && new Set(biases.map((n) => infos.get(n)!.type)).size === 1;
-    if (canJoin(qkv, qkvWidths) && (nBiases === 0 || biasesJoin)) {
-      add({ key: `${b}${QKV}`, label: arch.fusedQkv ? qkv[0]! : `${b}${QKV}.weight`, sources: qkv, widths: qkvWidths, vector: false });
-      if (nBiases === 3) add({ key: `${b}${QKV_BIAS}`, label: `${b}${QKV_BIAS}`, sources: biases, widths: qkvWidths, vector: true });
-    }
-    const gateUpWidths = [hp.ffnDim, hp.ffnDim];
-    const gateUp = arch.fusedGateUp ? [`${b}ffn_up.weight`] : [`${b}ffn_gate.weight`, `${b}ffn_up.weight`];
-    if (canJoin(gateUp, gateUpWidths)) {
-      add({ key: `${b}${GATE_UP}`, label: arch.fusedGateUp ? gateUp[0]! : `${b}${GATE_UP}.weight`, sources: gateUp, widths: gateUpWidths, vector: false });
-    }
-  }
-  return { member };
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(chunks.reduce((s, c) => s + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
 }
 
 /** The tensors the architecture reads, with their shapes from the hyper-parameters. */

@@ -103,13 +103,10 @@ describe.skipIf(missingShared('new-archs', 'models') !== undefined)('phi3 fused 
       const hp = readHParams(file);
       const w = await loadWeights(file, b, hp, getArchitecture('phi3'));
       const l = w.layers[0]!;
-      // The CPU backend has no matmulParts: the fused tensors are split.
-      const [wq, wk, wv] = l.qkv.parts!.map((p) => p.w);
-      const [ffnGate, ffnUp] = l.gateUp.parts!.map((p) => p.w);
-      expect([wq!.rows, wk!.rows, wv!.rows, ffnGate!.rows, ffnUp!.rows]).toEqual([256, 256, 256, 512, 512]);
+      expect([l.wq.rows, l.wk.rows, l.wv.rows, l.ffnGate.rows, l.ffnUp.rows]).toEqual([256, 256, 256, 512, 512]);
       for (const [fused, parts] of [
-        ['blk.0.attn_qkv.weight', [wq!, wk!, wv!]],
-        ['blk.0.ffn_up.weight', [ffnGate!, ffnUp!]],
+        ['blk.0.attn_qkv.weight', [l.wq, l.wk, l.wv]],
+        ['blk.0.ffn_up.weight', [l.ffnGate, l.ffnUp]],
       ] as const) {
         const info = file.tensor(fused)!;
         const whole = await b.uploadWeight(fused, info.type, info.dims[1]!, info.dims[0]!, await file.readTensor(info));

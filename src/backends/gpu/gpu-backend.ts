@@ -9,7 +9,6 @@ import { dequantizeTensor, UnsupportedTensorTypeError } from '../../quant/regist
 import type { AttentionParams, Backend, BackendName, DeviceResource, IndexTensor, KvCache, KvCacheSpec, RopeParams, Tensor, Weight } from '../backend.ts';
 import type { DeviceBuffer, KernelExecutor, KernelTime } from './executor.ts';
 import { formatBytes } from './format.ts';
-import { legacyKernelKind } from './kernel-choice.ts';
 import { GPU_WEIGHT_TYPES } from './kernels.ts';
 import { attention } from './ops/attention.ts';
 import { OpContext } from './ops/context.ts';
@@ -226,18 +225,7 @@ export class GpuBackend implements Backend {
   }
 
   matmul(w: Weight, x: Tensor, out: Tensor, bias?: Weight): void {
-    matmul(this.ops, this.weight(w), this.tensor(x), [this.tensor(out)], bias && this.weight(bias));
-  }
-
-  matmulParts(w: Weight, x: Tensor, outs: readonly Tensor[], bias?: Weight): void {
-    matmul(this.ops, this.weight(w), this.tensor(x), outs.map((o) => this.tensor(o)), bias && this.weight(bias));
-  }
-
-  canConcatenate(type: GgmlType, rows: readonly number[], cols: number): boolean {
-    // The one kernel choice by row count: llama.cpp's Q4_0 repacking of matrices of 8k rows.
-    const whole = rows.reduce((a, b) => a + b, 0);
-    const kind = (n: number): string => `${legacyKernelKind(type, false, n)},${legacyKernelKind(type, true, n)}`;
-    return GPU_WEIGHT_TYPES.has(type) && cols > 0 && rows.length <= 3 && rows.every((n) => kind(n) === kind(whole));
+    matmul(this.ops, this.weight(w), this.tensor(x), this.tensor(out), bias && this.weight(bias));
   }
 
   rope(q: Tensor, k: Tensor, positions: IndexTensor, p: RopeParams): void {

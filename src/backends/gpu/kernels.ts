@@ -32,26 +32,20 @@ function k(name: string, bindings: BindingKind[], o: { reduce?: boolean; dequant
   };
 }
 
-/**
- * The matmul kernels' bindings: weight, x, Y, bias, then Y2 and Y3, the outputs of the second and
- * third projections of a weight concatenated from several (common/split-store.wgsl).
- */
-const MATMUL_BINDINGS: BindingKind[] = ['read', 'read', 'rw', 'read', 'rw', 'rw'];
-
 export const KERNELS = {
   getRows: k('get_rows', ['read', 'read', 'rw'], { dequant: true }),
-  matvec: k('matvec', MATMUL_BINDINGS, { dequant: true, reduce: true, includes: ['split-store.wgsl'] }),
-  matvecQ8: k('matvec_q8', MATMUL_BINDINGS, { dequant: true, reduce: true, includes: ['split-store.wgsl'] }),
-  matvecXr: k('matvec_xr', MATMUL_BINDINGS, { dequant: true, reduce: true, includes: ['half.wgsl', 'exact.wgsl', 'split-store.wgsl'] }),
-  matvecExact: k('matvec_exact', MATMUL_BINDINGS, { dequant: true, includes: ['exact.wgsl', 'split-store.wgsl'] }),
-  matvecQ8Exact: k('matvec_q8_exact', MATMUL_BINDINGS, { dequant: true, includes: ['exact.wgsl', 'q8-dot.wgsl', 'split-store.wgsl'] }),
-  matmulQ8Exact: k('matmul_q8_exact', MATMUL_BINDINGS, { dequant: true, wg: null, includes: ['exact.wgsl', 'q8-dot.wgsl', 'split-store.wgsl'] }),
-  matvecQ8ExactLanes: k('matvec_q8_exact_lanes', MATMUL_BINDINGS, { dequant: true, wg: null, includes: ['exact.wgsl', 'q8-dot.wgsl', 'split-store.wgsl'] }),
+  matvec: k('matvec', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true }),
+  matvecQ8: k('matvec_q8', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true }),
+  matvecXr: k('matvec_xr', ['read', 'read', 'rw', 'read'], { dequant: true, reduce: true, includes: ['half.wgsl', 'exact.wgsl'] }),
+  matvecExact: k('matvec_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl'] }),
+  matvecQ8Exact: k('matvec_q8_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl', 'q8-dot.wgsl'] }),
+  matmulQ8Exact: k('matmul_q8_exact', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null, includes: ['exact.wgsl', 'q8-dot.wgsl'] }),
+  matvecQ8ExactLanes: k('matvec_q8_exact_lanes', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null, includes: ['exact.wgsl', 'q8-dot.wgsl'] }),
   q8Quant: k('q8_quant', ['read', 'rw'], { includes: ['exact.wgsl'] }),
-  matvecQ8kExact: k('matvec_q8k_exact', MATMUL_BINDINGS, { dequant: true, includes: ['exact.wgsl', 'split-store.wgsl'] }),
-  matvecQ8kExactLanes: k('matvec_q8k_exact_lanes', MATMUL_BINDINGS, { dequant: true, wg: null, includes: ['exact.wgsl', 'split-store.wgsl'] }),
+  matvecQ8kExact: k('matvec_q8k_exact', ['read', 'read', 'rw', 'read'], { dequant: true, includes: ['exact.wgsl'] }),
+  matvecQ8kExactLanes: k('matvec_q8k_exact_lanes', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null, includes: ['exact.wgsl'] }),
   q8kQuant: k('q8k_quant', ['read', 'rw'], { includes: ['exact.wgsl'] }),
-  matmul: k('matmul', MATMUL_BINDINGS, { dequant: true, wg: null, includes: ['split-store.wgsl'] }),
+  matmul: k('matmul', ['read', 'read', 'rw', 'read'], { dequant: true, wg: null }),
   rmsNorm: k('rmsnorm', ['read', 'read', 'rw'], { wg: 256, includes: ['exact.wgsl'] }),
   rmsNormQ8: k('rmsnorm_q8', ['read', 'read', 'rw', 'rw'], { wg: 256, includes: ['exact.wgsl'] }),
   rope: k('rope', ['rw', 'rw', 'read', 'read'], { includes: ['exact.wgsl'] }),

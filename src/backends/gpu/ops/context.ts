@@ -21,11 +21,6 @@ export interface OpSettings {
 export class OpContext {
   /** Bound where a kernel's binding is unused (no bias, an input read through the output). */
   readonly dummy: DeviceBuffer;
-  /**
-   * Bound as a matmul's unused second and third outputs (Y2, Y3): written bindings may not alias
-   * each other or a read one, so neither is `dummy`.
-   */
-  readonly dummyOut: readonly [DeviceBuffer, DeviceBuffer];
   readonly copies: ActivationCopies;
   readonly ropeTables: RopeTables;
   /** Rows per sequence of the current forward pass (describeBatch); undefined when ops are run directly. */
@@ -38,7 +33,6 @@ export class OpContext {
     readonly settings: OpSettings,
   ) {
     this.dummy = executor.alloc(16, 'rocforge dummy', 'scratch').buf;
-    this.dummyOut = [executor.alloc(16, 'rocforge dummy out 2', 'scratch').buf, executor.alloc(16, 'rocforge dummy out 3', 'scratch').buf];
     this.copies = new ActivationCopies(executor);
     this.ropeTables = new RopeTables(executor);
   }

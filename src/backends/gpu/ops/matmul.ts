@@ -3,35 +3,18 @@
 // x, legacy 32-blocks against Q8_0/Q8_1 x, float weights against x rounded to their type, each in
 // the variant the CPU backend picks per run of rows (kernel-choice.ts). Otherwise the f32 kernels:
 // a matrix-vector kernel up to MATVEC_MAX_ROWS rows, tiled matrix-matrix past it.
-// A weight concatenated by rows from up to three projections (q|k|v, gate|up) runs as one matmul
-// whose output columns go to one tensor per projection (the kernels' split1/split2, Y2, Y3): every
-// output is its own weight row's dot product, so the parts get the bits separate matmuls give.
 import { GgmlType } from '../../../gguf/types.ts';
 import { MAX_GROUPS } from '../executor.ts';
 import { actRoundMode, floatKernelKind, isKQuant, legacyKernelKind } from '../kernel-choice.ts';
 import { EXACT_LANE_TASKS, EXACT_TILE, KERNELS, MATMUL_TILE, MATVEC_MAX_ROWS, MATVEC_ROWS_PER_GROUP, MATVEC_XR_MAX_COLS } from '../kernels.ts';
-import type { GpuTensor, GpuWeight } from '../resources.ts';
+import { expectShape, type GpuTensor, type GpuWeight } from '../resources.ts';
 import { quantizedActivations, roundedActivations } from './activations.ts';
 import type { OpContext } from './context.ts';
 
-export function matmul(ctx: OpContext, w: GpuWeight, xt: GpuTensor, outs: readonly GpuTensor[], b: GpuWeight | undefined): void {
+export function matmul(ctx: OpContext, w: GpuWeight, xt: GpuTensor, o: GpuTensor, b: GpuWeight | undefined): void {
   if (xt.cols !== w.cols) throw new RangeError(`matmul ${w.name}: input rows have ${xt.cols} columns, the weight has ${w.cols}`);
-  if (outs.length < 1 || outs.length > 3) throw new RangeError(`matmul ${w.name}: 1 to 3 outputs, got ${outs.length}`);
-  let width = 0;
-  for (const [i, o] of outs.entries()) {
-    if (o.rows !== xt.rows) throw new RangeError(`matmul ${w.name} output ${i} must have ${xt.rows} rows, got ${o.rows}`);
-    if (o.buf === xt.buf) throw new RangeError(`matmul ${w.name}: an output must not alias the input`);
-    if (outs.some((p, j) => j < i && p.buf === o.buf)) throw new RangeError(`matmul ${w.name}: output ${i} aliases an earlier output`);
-    width += o.cols;
-  }
-  if (width !== w.rows) {
-    throw new RangeError(`matmul ${w.name}: the outputs have ${outs.map((o) => o.cols).join(' + ')} columns, the weight has ${w.rows} rows`);
-  }
-  const o = outs[0]!;
-  const split1 = outs.length === 1 ? w.rows : o.cols;
-  const split2 = outs.length === 3 ? split1 + outs[1]!.cols : w.rows;
-  const y2 = outs[1]?.buf ?? ctx.dummyOut[0];
-  const y3 = outs[2]?.buf ?? ctx.dummyOut[1];
+  expectShape(`matmul ${w.name} output`, o, xt.rows, w.rows);
+  if (o.buf === xt.buf) throw new RangeError(`matmul ${w.name}: the output must not alias the input`);
   let biasBuf = ctx.dummy;
   if (b) {
     if (b.rows * b.cols !== w.rows || b.storedType !== GgmlType.F32) {
@@ -46,8 +29,8 @@ export function matmul(ctx: OpContext, w: GpuWeight, xt: GpuTensor, outs: readon
     // llama.cpp has no batched kernel for K-quants: every row takes ggml_vec_dot_*_q8_K.
     const xq = quantizedActivations(ctx, xt, 256);
     for (const part of w.parts) {
-      const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, 0, xt.rows, split1, split2];
-      const bufs = [part.buf, xq, o.buf, biasBuf, y2, y3];
+      const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, 0, xt.rows];
+      const bufs = [part.buf, xq, o.buf, biasBuf];
       if (exactKernels === 'parallel') ctx.record(KERNELS.matvecQ8kExactLanes, w.storedType, params, bufs, Math.ceil((xt.rows * part.rows) / EXACT_LANE_TASKS));
       else ctx.record(KERNELS.matvecQ8kExact, w.storedType, params, bufs, Math.ceil((xt.rows * part.rows) / 64));
     }
@@ -58,8 +41,8 @@ export function matmul(ctx: OpContext, w: GpuWeight, xt: GpuTensor, outs: readon
     for (const run of ctx.runs(xt.rows)) {
       const kind = legacyKernelKind(w.storedType, run.batched, w.rows)!;
       for (const part of w.parts) {
-        const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo, run.n, split1, split2];
-        const bufs = [part.buf, xq, o.buf, biasBuf, y2, y3];
+        const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo, run.n];
+        const bufs = [part.buf, xq, o.buf, biasBuf];
         if (exactKernels === 'serial') ctx.record(KERNELS.matvecQ8Exact, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / 64));
         else if (run.n >= 8 && kind !== 2) ctx.record(KERNELS.matmulQ8Exact, w.storedType, params, bufs, Math.ceil(part.rows / EXACT_TILE) * Math.ceil(run.n / EXACT_TILE));
         else ctx.record(KERNELS.matvecQ8ExactLanes, w.storedType, params, bufs, Math.ceil((run.n * part.rows) / EXACT_LANE_TASKS));
@@ -72,7 +55,7 @@ export function matmul(ctx: OpContext, w: GpuWeight, xt: GpuTensor, outs: readon
     for (const run of ctx.runs(xt.rows)) {
       const kind = floatKernelKind(w.type, run.batched ? 2 : 1, w.cols)!;
       for (const part of w.parts) {
-        ctx.record(KERNELS.matvecExact, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo, run.n, split1, split2], [part.buf, xBuf, o.buf, biasBuf, y2, y3], run.n * part.rows);
+        ctx.record(KERNELS.matvecExact, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, kind, run.lo, run.n], [part.buf, xBuf, o.buf, biasBuf], run.n * part.rows);
       }
     }
     return;
@@ -82,8 +65,8 @@ export function matmul(ctx: OpContext, w: GpuWeight, xt: GpuTensor, outs: readon
   if (!exact && xt.rows <= MATVEC_MAX_ROWS && legacyKernelKind(w.storedType, false, w.rows) !== undefined && w.cols % 32 === 0) {
     const xq = quantizedActivations(ctx, xt, 32);
     for (const part of w.parts) {
-      const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, split1, split2];
-      ctx.record(KERNELS.matvecQ8, w.storedType, params, [part.buf, xq, o.buf, biasBuf, y2, y3], Math.ceil(part.rows / MATVEC_ROWS_PER_GROUP), xt.rows);
+      const params = [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias];
+      ctx.record(KERNELS.matvecQ8, w.storedType, params, [part.buf, xq, o.buf, biasBuf], Math.ceil(part.rows / MATVEC_ROWS_PER_GROUP), xt.rows);
     }
     return;
   }
@@ -93,17 +76,17 @@ export function matmul(ctx: OpContext, w: GpuWeight, xt: GpuTensor, outs: readon
   const fuseRound = ctx.settings.fuseDecodeRounding && xt.rows === 1 && mode >= 1 && mode <= 3 && xt.cols <= MATVEC_XR_MAX_COLS && !ctx.copies.isFresh(xt.buf, mode);
   const xBuf = fuseRound ? xt.buf : roundedActivations(ctx, xt, w.type);
   for (const part of w.parts) {
-    const bufs = [part.buf, xBuf, o.buf, biasBuf, y2, y3];
+    const bufs = [part.buf, xBuf, o.buf, biasBuf];
     const groups = Math.ceil(part.rows / MATVEC_ROWS_PER_GROUP);
     if (fuseRound) {
-      ctx.record(KERNELS.matvecXr, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, mode, split1, split2], bufs, groups);
+      ctx.record(KERNELS.matvecXr, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, mode], bufs, groups);
     } else if (xt.rows <= MATVEC_MAX_ROWS) {
-      ctx.record(KERNELS.matvec, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, split1, split2], bufs, groups, xt.rows);
+      ctx.record(KERNELS.matvec, w.storedType, [w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias], bufs, groups, xt.rows);
     } else {
       const gx = Math.ceil(part.rows / MATMUL_TILE);
       const gy = Math.ceil(xt.rows / MATMUL_TILE);
       if (gx > MAX_GROUPS || gy > MAX_GROUPS) throw new RangeError(`matmul ${w.name}: ${xt.rows}x${part.rows} is too large for one dispatch`);
-      ctx.record2d(KERNELS.matmul, w.storedType, [xt.rows, w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias, split1, split2], bufs, gx, gy);
+      ctx.record2d(KERNELS.matmul, w.storedType, [xt.rows, w.cols, w.rows, part.rows, w.rowBytes, part.rowLo, hasBias], bufs, gx, gy);
     }
   }
 }
