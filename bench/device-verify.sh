@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The correctness matrix on the GPU machine, after `. .device/setup.sh` with the whole of ../shared
 # at $ROCFORGE_SHARED (see bench/device-data.sh) and `npm run build:hip` done:
-#   STAGES="hip longweb e2e fuzz diff" JOBS=6 bash bench/device-verify.sh
+#   STAGES="hip longweb e2e fuzz diff" JOBS=6 [FUZZ_SHARD=1/3] bash bench/device-verify.sh
 # hip:     per-op, exact-kernel, graph and fault tests on hip; llama.cpp's oracle on hip for every
 #          model (short and long prompts); the three-way cpu = webgpu = hip test over every model of
 #          models/ and new-archs/models/, sharded by family into JOBS parallel processes.
@@ -51,7 +51,8 @@ if has e2e; then
 fi
 if has fuzz; then
   stamp "fuzz: cpu, webgpu, hip over every model"
-  vt test/property/fuzz-engine.test.ts test/property/fuzz-stories.test.ts test/property/fuzz-synth-llama.test.ts test/property/fuzz-synth-qwen2.test.ts > "$V/fuzz.log" 2>&1
+  # Over every model this outlasts one 10-minute device call: FUZZ_SHARD=1/3 (then 2/3, 3/3) runs a part.
+  vt ${FUZZ_SHARD:+--shard=$FUZZ_SHARD} test/property/fuzz-engine.test.ts test/property/fuzz-stories.test.ts test/property/fuzz-synth-llama.test.ts test/property/fuzz-synth-qwen2.test.ts > "$V/fuzz.log" 2>&1
   grep -aE "seed|fuzz" "$V/fuzz.log" | head -20 >> "$V/summary.txt"
   verdict "$V/fuzz.log"
 fi
