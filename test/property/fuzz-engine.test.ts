@@ -1,6 +1,6 @@
 // Cross-backend fuzzing through the engine (fast-check; seed printed, ROCFORGE_FUZZ_SEED replays,
-// ROCFORGE_FUZZ_RUNS sizes): on the CPU reference and every GPU backend that opens, for prompts from
-// the campaign's arbitraries and random sampling settings,
+// ROCFORGE_FUZZ_RUNS sizes, ROCFORGE_FUZZ_MODELS picks the files): on the CPU reference and every
+// GPU backend that opens, for prompts from the campaign's arbitraries and random sampling settings,
 // - streaming text equals non-streaming text (and the tokens too), on every backend;
 // - seeded sampling draws the same tokens on every backend wherever the logits agree: identical
 //   sequences in exact numerics; in fast numerics, where two sequences first part, that step's
@@ -27,7 +27,11 @@ const skip = missingShared('models');
 const opened = new Map<Numerics, Map<string, Backend>>();
 if (!skip) for (const n of ['exact', 'fast'] as const) opened.set(n, await openGpus(n));
 const hardware = [...(opened.get('exact')?.values() ?? [])].some((g) => !isSoftware(g));
-const models = skip ? [] : sharedModels().filter((m) => hardware || LAVAPIPE_MODELS.includes(m));
+// ROCFORGE_FUZZ_MODELS=all (or a comma list of file names) widens lavapipe's two models, e.g. to
+// finish on cpu + webgpu what a GPU call's time limit cut short.
+const picked = process.env.ROCFORGE_FUZZ_MODELS;
+const wanted = (m: string): boolean => (picked ? picked === 'all' || picked.split(',').includes(m) : hardware || LAVAPIPE_MODELS.includes(m));
+const models = skip ? [] : sharedModels().filter(wanted);
 const runs = Number(process.env.ROCFORGE_FUZZ_RUNS ?? (hardware ? 25 : 3));
 
 async function streamed(engine: InferenceEngine, prompt: number[], opts: GenerateOptions): Promise<{ text: string; tokens: number[] }> {
