@@ -26,7 +26,7 @@ import { MODEL_BOUNDS } from '../../src/diff/thresholds.ts';
 import type { StepStat } from '../../src/diff/types.ts';
 import { isSoftware } from '../backends/webgpu/gpu.ts';
 import { openGpus } from '../diff/gpus.ts';
-import { missingShared, sharedModels, sharedPath } from '../helpers/shared.ts';
+import { missingShared, sharedModels, sharedNewArchModels, sharedPath } from '../helpers/shared.ts';
 
 export const SEED = Number(process.env.ROCFORGE_FUZZ_SEED ?? Date.now() % 2 ** 31);
 const CTX = Number(process.env.ROCFORGE_FUZZ_CTX ?? 64);
@@ -68,13 +68,14 @@ function runsFor(gpus: ReadonlyMap<string, Backend>): number {
 const QUANTIZED_FILE = /-(Q\w+|IQ\w+)\.gguf$/;
 
 /**
- * Defines the campaign's tests for the shared models that `select` keeps: one per model and
- * numerics mode (exact on every model; fast on the float files, or every file with
- * ROCFORGE_FUZZ_FAST=all).
+ * Defines the campaign's tests for the shared models that `select` keeps, from ../shared/models or
+ * (`folder` 'new-archs') ../shared/new-archs/models: one per model and numerics mode (exact on
+ * every model; fast on the float files, or every file with ROCFORGE_FUZZ_FAST=all).
  */
-export function fuzzCampaign(title: string, select: (model: string) => boolean): void {
-  const skip = missingShared('models');
-  const models = skip ? [] : sharedModels().filter(select);
+export function fuzzCampaign(title: string, select: (model: string) => boolean, folder: 'models' | 'new-archs' = 'models'): void {
+  const dir = folder === 'models' ? ['models'] : ['new-archs', 'models'];
+  const skip = missingShared(...dir);
+  const models = skip ? [] : (folder === 'models' ? sharedModels() : sharedNewArchModels()).filter(select);
   const opened = new Map<Numerics, Promise<Map<string, Backend>>>();
   const gpusFor = (n: Numerics) => {
     if (!opened.has(n)) opened.set(n, openGpus(n));
@@ -94,7 +95,7 @@ export function fuzzCampaign(title: string, select: (model: string) => boolean):
         const gpus = await gpusFor(numerics);
         if (gpus.size === 0) return void console.warn(`skipped ${model}: no GPU backend opens here, nothing to compare the CPU with`);
         const backends = [{ label: 'cpu', backend: new CpuBackend() as Backend }, ...[...gpus].map(([label, backend]) => ({ label, backend }))];
-        const r = await fuzzModel(sharedPath('models', model), backends, numerics, runsFor(gpus));
+        const r = await fuzzModel(sharedPath(...dir, model), backends, numerics, runsFor(gpus));
         console.log(r.summary);
         if (r.failure) expect.fail(r.failure);
       });
