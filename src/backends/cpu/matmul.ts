@@ -8,7 +8,7 @@
 import { GgmlType } from '../../gguf/types.ts';
 import { VW, dotTiny, dotTinyBf16, dotVecBf16, dotVecF16, dotVecF32 } from './ggml-simd.ts';
 import { K_TYPES, kquantDot, newKRow, parseKRow, quantizeQ8KRows } from './kquant-dot.ts';
-import { hasExactDot, quantDot, quantizeQ8Rows, splitRow } from './quant-dot.ts';
+import { decodeRow, hasExactDot, q4_0RepackedDot, quantDot, quantizeQ8Rows } from './quant-dot.ts';
 import { roundForVecDot } from './vec-dot-type.ts';
 import { expectShape, type CpuTensor, type CpuWeight } from './resources.ts';
 
@@ -102,13 +102,18 @@ function legacyMatmul(
   const n = w.cols;
   const nb = n / 32;
   const xq = quantizeQ8Rows(x.data);
-  const scratch = new Float32Array(n);
   const row = { q: new Int8Array(n), d: new Float64Array(nb), m: new Float64Array(nb) };
   // llama.cpp repacks Q4_0 matrices of 8k rows for its AVX2/AVX-512 gemv/gemm kernels.
   const repacked = w.type === GgmlType.Q4_0 && w.rows % 8 === 0;
   const rowBatched = Array.from({ length: x.rows }, (_, r) => batched(r));
   for (let j = 0; j < w.rows; j++) {
-    splitRow(w.type, w.data.subarray(j * w.rowBytes, (j + 1) * w.rowBytes), w.row(j, scratch), n, row);
+    const raw = w.data.subarray(j * w.rowBytes, (j + 1) * w.rowBytes);
+    if (repacked && x.rows === 1) {
+      const v = q4_0RepackedDot(raw, xq, 0, nb);
+      o[j] = bias ? Math.fround(v) + bias[j]! : v;
+      continue;
+    }
+    decodeRow(w.type, raw, n, row);
     for (let r = 0; r < x.rows; r++) {
       const v = quantDot(w.type, row, xq, r, nb, rowBatched[r]!, repacked);
       o[r * w.rows + j] = bias ? Math.fround(v) + bias[j]! : v;

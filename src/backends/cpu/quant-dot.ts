@@ -11,7 +11,8 @@
 // are repacked by llama.cpp's CPU "extra buffer" (q4_0_8x8) and dotted by gemv/gemm kernels that add
 // each block's whole integer dot to one float per output.
 import { GgmlType } from '../../gguf/types.ts';
-import { f16ToF32, f32ToF16 } from '../../quant/float.ts';
+import { F16_TABLE, f16ToF32, f32ToF16 } from '../../quant/float.ts';
+import { IQ4NL_VALUES } from '../../quant/iq4nl.ts';
 
 const fr = Math.fround;
 const QK = 32;
@@ -65,6 +66,121 @@ export function hasExactDot(type: GgmlType): boolean {
 }
 
 /**
+ * A row's blocks read straight from its GGUF bytes: the integers ggml's dot kernels multiply (Q4_0
+ * nibble - 8, Q5_0 5-bit value - 16, Q4_1/Q5_1 raw values with the min apart, Q8_0 bytes, IQ4_NL's
+ * table values) and the f16 scale (and min). Equal to splitRow on the dequantized row, without the
+ * dequantization and division per element that made it the CPU backend's hot spot. A block whose
+ * scale is 0 keeps q = 0, as splitRow does (its products are 0 either way).
+ */
+export function decodeRow(type: GgmlType, raw: Uint8Array, n: number, out: QuantRow): void {
+  const nb = n / QK;
+  const bytes = raw.length / nb;
+  const withMin = type === GgmlType.Q4_1 || type === GgmlType.Q5_1;
+  for (let b = 0, o = 0; b < nb; b++, o += bytes) {
+    out.d[b] = F16_TABLE[raw[o]! | (raw[o + 1]! << 8)]!;
+    out.m[b] = withMin ? F16_TABLE[raw[o + 2]! | (raw[o + 3]! << 8)]! : 0;
+  }
+  // One loop per type (the per-element work is a few integer operations).
+  switch (type) {
+    case GgmlType.Q4_0:
+      return decodeNibbles(raw, nb, bytes, 2, 8, out);
+    case GgmlType.Q4_1:
+      return decodeNibbles(raw, nb, bytes, 4, 0, out);
+    case GgmlType.Q5_0:
+      return decodeFiveBits(raw, nb, bytes, 2, 16, out);
+    case GgmlType.Q5_1:
+      return decodeFiveBits(raw, nb, bytes, 4, 0, out);
+    case GgmlType.Q8_0: {
+      const q = out.q;
+      for (let b = 0, o = 2; b < nb; b++, o += bytes) {
+        const y = b * QK;
+        if (out.d[b] === 0) q.fill(0, y, y + QK);
+        else for (let j = 0; j < QK; j++) q[y + j] = (raw[o + j]! << 24) >> 24;
+      }
+      return;
+    }
+    case GgmlType.IQ4_NL: {
+      const q = out.q;
+      for (let b = 0, o = 2; b < nb; b++, o += bytes) {
+        const y = b * QK;
+        if (out.d[b] === 0) q.fill(0, y, y + QK);
+        else {
+          for (let j = 0; j < 16; j++) {
+            const v = raw[o + j]!;
+            q[y + j] = IQ4NL_Q[v & 15]!;
+            q[y + j + 16] = IQ4NL_Q[v >> 4]!;
+          }
+        }
+      }
+      return;
+    }
+    default:
+      throw new RangeError(`decodeRow: ${type} is not a legacy 32-block type`);
+  }
+}
+
+const IQ4NL_Q = Int8Array.from(IQ4NL_VALUES);
+
+/** Q4_0 / Q4_1 blocks: 16 bytes of two nibbles at `qs` into the block, minus `off`. */
+function decodeNibbles(raw: Uint8Array, nb: number, bytes: number, qs: number, off: number, out: QuantRow): void {
+  const q = out.q;
+  for (let b = 0, o = qs; b < nb; b++, o += bytes) {
+    const y = b * QK;
+    if (out.d[b] === 0) {
+      q.fill(0, y, y + QK);
+      continue;
+    }
+    for (let j = 0; j < 16; j++) {
+      const v = raw[o + j]!;
+      q[y + j] = (v & 15) - off;
+      q[y + j + 16] = (v >> 4) - off;
+    }
+  }
+}
+
+/** Q5_0 / Q5_1 blocks: 32 high bits at `h` into the block, then 16 bytes of low nibbles; minus `off`. */
+function decodeFiveBits(raw: Uint8Array, nb: number, bytes: number, h: number, off: number, out: QuantRow): void {
+  const q = out.q;
+  for (let b = 0, o = h; b < nb; b++, o += bytes) {
+    const y = b * QK;
+    if (out.d[b] === 0) {
+      q.fill(0, y, y + QK);
+      continue;
+    }
+    const qh = (raw[o]! | (raw[o + 1]! << 8) | (raw[o + 2]! << 16) | (raw[o + 3]! << 24)) >>> 0;
+    for (let j = 0; j < 16; j++) {
+      const v = raw[o + 4 + j]!;
+      q[y + j] = ((v & 15) | (((qh >>> j) << 4) & 0x10)) - off;
+      q[y + j + 16] = ((v >> 4) | ((qh >>> (j + 12)) & 0x10)) - off;
+    }
+  }
+}
+
+/**
+ * quantDot's repacked Q4_0 path for one activation row, read straight from the weight row's bytes
+ * (no decoded copy): decode-time matvecs read each weight once, so decoding first would double the
+ * work. Same integers, same FMA order; a block whose scale is 0 adds 0 * (d * dx) as quantDot does.
+ */
+export function q4_0RepackedDot(raw: Uint8Array, x: Q8Rows, row: number, nBlocks: number): number {
+  const xq = x.q;
+  const xd = x.d;
+  const xb0 = row * nBlocks;
+  let s = 0;
+  for (let b = 0, o = 0, xo = xb0 * QK; b < nBlocks; b++, o += 18, xo += QK) {
+    const d = F16_TABLE[raw[o]! | (raw[o + 1]! << 8)]!;
+    let isum = 0;
+    if (d !== 0) {
+      for (let j = 0; j < 16; j++) {
+        const v = raw[o + 2 + j]!;
+        isum += ((v & 15) - 8) * xq[xo + j]! + ((v >> 4) - 8) * xq[xo + j + 16]!;
+      }
+    }
+    s = fr(isum * fr(d * xd[xb0 + b]!) + s);
+  }
+  return s;
+}
+
+/**
  * Splits a dequantized row back into its blocks' integers and scales: every format here stores the
  * block scale as the first f16 (then the min for Q4_1/Q5_1), and x = q*d (+ m), so q = round((x-m)/d).
  */
@@ -113,11 +229,17 @@ export function quantDot(type: GgmlType, w: QuantRow, x: Q8Rows, row: number, nB
   const xb0 = row * nBlocks;
   if (repacked) {
     // ggml_gemv/gemm_q4_0_8x8_q8_0: one output per lane, each block's whole integer dot added by FMA.
+    const wq = w.q;
+    const xq = x.q;
+    const wd = w.d;
+    const xd = x.d;
     let s = 0;
-    for (let b = 0; b < nBlocks; b++) {
+    for (let b = 0, wo = 0, xo = xb0 * QK; b < nBlocks; b++, wo += QK, xo += QK) {
       let isum = 0;
-      for (let j = 0; j < QK; j++) isum += w.q[b * QK + j]! * x.q[(xb0 + b) * QK + j]!;
-      s = fr(isum * fr(w.d[b]! * x.d[xb0 + b]!) + s);
+      for (let j = 0; j < QK; j += 4) {
+        isum += wq[wo + j]! * xq[xo + j]! + wq[wo + j + 1]! * xq[xo + j + 1]! + wq[wo + j + 2]! * xq[xo + j + 2]! + wq[wo + j + 3]! * xq[xo + j + 3]!;
+      }
+      s = fr(isum * fr(wd[b]! * xd[xb0 + b]!) + s);
     }
     return s;
   }

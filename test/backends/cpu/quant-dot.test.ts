@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { kquantDot, newKRow, parseKRow, quantizeQ8KRows } from '../../../src/backends/cpu/kquant-dot.ts';
-import { quantDot, quantizeQ8Rows, splitRow } from '../../../src/backends/cpu/quant-dot.ts';
+import { decodeRow, q4_0RepackedDot, quantDot, quantizeQ8Rows, splitRow } from '../../../src/backends/cpu/quant-dot.ts';
 import { GgmlType, typeName } from '../../../src/gguf/types.ts';
 import { dequantizeTensor, quantizeTensor } from '../../../src/quant/registry.ts';
 
@@ -54,6 +54,52 @@ describe('legacy quant dot (Q8_0 / Q8_1 activations)', () => {
       );
     });
   }
+});
+
+describe('decodeRow: a legacy row\'s integers and scales straight from its bytes', () => {
+  for (const type of LEGACY) {
+    it(`${typeName(type)}: the same q, d and m as splitting the dequantized row, all-zero blocks included`, () => {
+      const seed = Date.now();
+      console.log(`${typeName(type)} decodeRow seed ${seed}`);
+      fc.assert(
+        fc.property(fc.integer(), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 7 }), (s, blocks, zeroBlock) => {
+          const n = 32 * blocks;
+          const w = randomRow(n, lcg(s));
+          if (zeroBlock < blocks) w.fill(0, zeroBlock * 32, zeroBlock * 32 + 32);
+          const raw = quantizeTensor(type, w);
+          const want = { q: new Int8Array(n), d: new Float64Array(blocks), m: new Float64Array(blocks) };
+          const got = { q: new Int8Array(n).fill(99), d: new Float64Array(blocks), m: new Float64Array(blocks) };
+          splitRow(type, raw, dequantizeTensor(type, raw, n), n, want);
+          decodeRow(type, raw, n, got);
+          expect(got.q).toEqual(want.q);
+          expect(got.d).toEqual(want.d);
+          expect(got.m).toEqual(want.m);
+        }),
+        { seed },
+      );
+    });
+  }
+});
+
+describe('q4_0RepackedDot: the decode-time Q4_0 dot read straight from the bytes', () => {
+  it('gives the bits of quantDot on the decoded row (repacked kernel), all-zero blocks included', () => {
+    const seed = Date.now();
+    console.log(`q4_0RepackedDot seed ${seed}`);
+    fc.assert(
+      fc.property(fc.integer(), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 2 }), (s, blocks, zeroBlock, xRow) => {
+        const n = 32 * blocks;
+        const rnd = lcg(s);
+        const w = randomRow(n, rnd);
+        if (zeroBlock < blocks) w.fill(0, zeroBlock * 32, zeroBlock * 32 + 32);
+        const raw = quantizeTensor(GgmlType.Q4_0, w);
+        const row = { q: new Int8Array(n), d: new Float64Array(blocks), m: new Float64Array(blocks) };
+        decodeRow(GgmlType.Q4_0, raw, n, row);
+        const x = quantizeQ8Rows(randomRow(3 * n, rnd));
+        expect(Object.is(q4_0RepackedDot(raw, x, xRow, blocks), quantDot(GgmlType.Q4_0, row, x, xRow, blocks, false, true))).toBe(true);
+      }),
+      { seed },
+    );
+  });
 });
 
 describe('K-quant dot (Q8_K activations)', () => {
