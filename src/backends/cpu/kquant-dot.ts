@@ -134,11 +134,16 @@ export function parseKRow(type: GgmlType, src: Uint8Array, n: number, out: KRow)
             const so = o + 4;
             const sc = j < 4 ? src[so + j]! & 63 : (src[so + j + 4]! & 15) | ((src[so + j - 4]! >> 6) << 4);
             mins[i * 16 + j] = j < 4 ? src[so + j + 4]! & 63 : (src[so + j + 4]! >> 4) | ((src[so + j]! >> 6) << 4);
-            for (let l = 0; l < 32; l++) {
-              let v = h === 0 ? src[ql + l]! & 15 : src[ql + l]! >> 4;
-              if (five) v |= ((src[o + 16 + l]! >> j) & 1) << 4;
-              sq[y++] = sc * v;
+            // One loop per case: this runs once per weight element on every matmul.
+            if (!five && h === 0) for (let l = 0; l < 32; l++) sq[y + l] = sc * (src[ql + l]! & 15);
+            else if (!five) for (let l = 0; l < 32; l++) sq[y + l] = sc * (src[ql + l]! >> 4);
+            else {
+              for (let l = 0; l < 32; l++) {
+                const v = h === 0 ? src[ql + l]! & 15 : src[ql + l]! >> 4;
+                sq[y + l] = sc * (v | (((src[o + 16 + l]! >> j) & 1) << 4));
+              }
             }
+            y += 32;
           }
         }
         break;
@@ -171,7 +176,6 @@ export function parseKRow(type: GgmlType, src: Uint8Array, n: number, out: KRow)
 
 const acc = new Float64Array(8);
 const accM = new Float64Array(4);
-const lanes = new Int32Array(8);
 
 function hsum8(l: Float64Array): number {
   const t0 = fr(l[0]! + l[4]!);
@@ -198,23 +202,42 @@ export function kquantDot(type: GgmlType, w: KRow, x: Q8KRows, row: number, nb: 
         acc[k] = fr(dmin * prod + acc[k]!);
       }
     } else if (type === GgmlType.Q4_K || type === GgmlType.Q5_K) {
-      // 8 sub-blocks of 32: their q8 sums are pairs of the 16-element bsums.
-      const s = (j: number): number => w.mins[i * 16 + j]! * (x.bsums[bs + 2 * j]! + x.bsums[bs + 2 * j + 1]!);
+      // 8 sub-blocks of 32: their q8 sums are pairs of the 16-element bsums (integers: exact).
+      const mo = i * 16;
       if (type === GgmlType.Q4_K) {
-        for (let k = 0; k < 4; k++) accM[k] = fr(dmin * (s(2 * k) + s(2 * k + 1)) + accM[k]!);
+        for (let k = 0; k < 4; k++) {
+          const j = 2 * k;
+          const pair = w.mins[mo + j]! * (x.bsums[bs + 2 * j]! + x.bsums[bs + 2 * j + 1]!) + w.mins[mo + j + 1]! * (x.bsums[bs + 2 * j + 2]! + x.bsums[bs + 2 * j + 3]!);
+          accM[k] = fr(dmin * pair + accM[k]!);
+        }
       } else {
         let total = 0;
-        for (let j = 0; j < 8; j++) total += s(j);
+        for (let j = 0; j < 8; j++) total += w.mins[mo + j]! * (x.bsums[bs + 2 * j]! + x.bsums[bs + 2 * j + 1]!);
         summs = fr(dmin * total + summs);
       }
     }
-    const qo = i * QK_K;
-    const xo = xb * QK_K;
+    // Lane j sums elements 4j..4j+3 of every 32 (maddubs + madd); integer sums, exact in any order.
     const sq = w.sq;
     const xq = x.q;
-    lanes.fill(0);
-    for (let e = 0; e < QK_K; e++) lanes[(e >> 2) & 7] += sq[qo + e]! * xq[xo + e]!;
-    for (let j = 0; j < 8; j++) acc[j] = fr(d * lanes[j]! + acc[j]!);
+    let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
+    for (let a = i * QK_K, b = xb * QK_K, end = a + QK_K; a < end; a += 32, b += 32) {
+      l0 += sq[a]! * xq[b]! + sq[a + 1]! * xq[b + 1]! + sq[a + 2]! * xq[b + 2]! + sq[a + 3]! * xq[b + 3]!;
+      l1 += sq[a + 4]! * xq[b + 4]! + sq[a + 5]! * xq[b + 5]! + sq[a + 6]! * xq[b + 6]! + sq[a + 7]! * xq[b + 7]!;
+      l2 += sq[a + 8]! * xq[b + 8]! + sq[a + 9]! * xq[b + 9]! + sq[a + 10]! * xq[b + 10]! + sq[a + 11]! * xq[b + 11]!;
+      l3 += sq[a + 12]! * xq[b + 12]! + sq[a + 13]! * xq[b + 13]! + sq[a + 14]! * xq[b + 14]! + sq[a + 15]! * xq[b + 15]!;
+      l4 += sq[a + 16]! * xq[b + 16]! + sq[a + 17]! * xq[b + 17]! + sq[a + 18]! * xq[b + 18]! + sq[a + 19]! * xq[b + 19]!;
+      l5 += sq[a + 20]! * xq[b + 20]! + sq[a + 21]! * xq[b + 21]! + sq[a + 22]! * xq[b + 22]! + sq[a + 23]! * xq[b + 23]!;
+      l6 += sq[a + 24]! * xq[b + 24]! + sq[a + 25]! * xq[b + 25]! + sq[a + 26]! * xq[b + 26]! + sq[a + 27]! * xq[b + 27]!;
+      l7 += sq[a + 28]! * xq[b + 28]! + sq[a + 29]! * xq[b + 29]! + sq[a + 30]! * xq[b + 30]! + sq[a + 31]! * xq[b + 31]!;
+    }
+    acc[0] = fr(d * l0 + acc[0]!);
+    acc[1] = fr(d * l1 + acc[1]!);
+    acc[2] = fr(d * l2 + acc[2]!);
+    acc[3] = fr(d * l3 + acc[3]!);
+    acc[4] = fr(d * l4 + acc[4]!);
+    acc[5] = fr(d * l5 + acc[5]!);
+    acc[6] = fr(d * l6 + acc[6]!);
+    acc[7] = fr(d * l7 + acc[7]!);
   }
   const s = hsum8(acc);
   if (type === GgmlType.Q4_K) return fr(s + fr(fr(accM[0]! + accM[2]!) + fr(accM[1]! + accM[3]!)));
