@@ -68,9 +68,9 @@ export function hasExactDot(type: GgmlType): boolean {
 /**
  * A row's blocks read straight from its GGUF bytes: the integers ggml's dot kernels multiply (Q4_0
  * nibble - 8, Q5_0 5-bit value - 16, Q4_1/Q5_1 raw values with the min apart, Q8_0 bytes, IQ4_NL's
- * table values) and the f16 scale (and min). Equal to splitRow on the dequantized row, without the
- * dequantization and division per element that made it the CPU backend's hot spot. A block whose
- * scale is 0 keeps q = 0, as splitRow does (its products are 0 either way).
+ * table values) and the f16 scale (and min), without dequantizing the row and dividing it back
+ * (q = round((x - m) / d), the earlier route, kept in the tests as the reference). A block whose
+ * scale is 0 gets q = 0 (its products are 0 either way).
  */
 export function decodeRow(type: GgmlType, raw: Uint8Array, n: number, out: QuantRow): void {
   const nb = n / QK;
@@ -178,23 +178,6 @@ export function q4_0RepackedDot(raw: Uint8Array, x: Q8Rows, row: number, nBlocks
     s = fr(isum * fr(d * xd[xb0 + b]!) + s);
   }
   return s;
-}
-
-/**
- * Splits a dequantized row back into its blocks' integers and scales: every format here stores the
- * block scale as the first f16 (then the min for Q4_1/Q5_1), and x = q*d (+ m), so q = round((x-m)/d).
- */
-export function splitRow(type: GgmlType, raw: Uint8Array, values: Float32Array, n: number, out: QuantRow): void {
-  const bytes = raw.length / (n / QK);
-  const withMin = type === GgmlType.Q4_1 || type === GgmlType.Q5_1;
-  const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
-  for (let b = 0; b < n / QK; b++) {
-    const d = f16ToF32(view.getUint16(b * bytes, true));
-    const m = withMin ? f16ToF32(view.getUint16(b * bytes + 2, true)) : 0;
-    out.d[b] = d;
-    out.m[b] = m;
-    for (let j = 0; j < QK; j++) out.q[b * QK + j] = d === 0 ? 0 : Math.round((values[b * QK + j]! - m) / d);
-  }
 }
 
 const acc = new Float64Array(16);

@@ -3,12 +3,32 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { kquantDot, newKRow, parseKRow, quantizeQ8KRows } from '../../../src/backends/cpu/kquant-dot.ts';
-import { decodeRow, q4_0RepackedDot, quantDot, quantizeQ8Rows, splitRow } from '../../../src/backends/cpu/quant-dot.ts';
+import { decodeRow, q4_0RepackedDot, quantDot, quantizeQ8Rows, type QuantRow } from '../../../src/backends/cpu/quant-dot.ts';
 import { GgmlType, typeName } from '../../../src/gguf/types.ts';
+import { f16ToF32 } from '../../../src/quant/float.ts';
 import { dequantizeTensor, quantizeTensor } from '../../../src/quant/registry.ts';
 
 const LEGACY = [GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0, GgmlType.IQ4_NL];
 const KQUANTS = [GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
+
+/**
+ * The reference for decodeRow: splits a dequantized row back into its blocks' integers and scales: every format here stores the
+ * block scale as the first f16 (then the min for Q4_1/Q5_1), and x = q*d (+ m), so q = round((x-m)/d).
+ */
+const QK = 32;
+
+function splitRow(type: GgmlType, raw: Uint8Array, values: Float32Array, n: number, out: QuantRow): void {
+  const bytes = raw.length / (n / QK);
+  const withMin = type === GgmlType.Q4_1 || type === GgmlType.Q5_1;
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
+  for (let b = 0; b < n / QK; b++) {
+    const d = f16ToF32(view.getUint16(b * bytes, true));
+    const m = withMin ? f16ToF32(view.getUint16(b * bytes + 2, true)) : 0;
+    out.d[b] = d;
+    out.m[b] = m;
+    for (let j = 0; j < QK; j++) out.q[b * QK + j] = d === 0 ? 0 : Math.round((values[b * QK + j]! - m) / d);
+  }
+}
 
 function randomRow(n: number, rnd: () => number): Float32Array {
   return Float32Array.from({ length: n }, () => (rnd() - 0.5) * 4);
