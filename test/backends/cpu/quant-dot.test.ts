@@ -11,12 +11,13 @@ import { dequantizeTensor, quantizeTensor } from '../../../src/quant/registry.ts
 const LEGACY = [GgmlType.Q4_0, GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q8_0, GgmlType.IQ4_NL];
 const KQUANTS = [GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
 
-/**
- * The reference for decodeRow: splits a dequantized row back into its blocks' integers and scales: every format here stores the
- * block scale as the first f16 (then the min for Q4_1/Q5_1), and x = q*d (+ m), so q = round((x-m)/d).
- */
 const QK = 32;
 
+/**
+ * decodeRow's reference: a dequantized row split back into its blocks' integers and scales. Every
+ * legacy format stores the block scale as the first f16 (then the min for Q4_1/Q5_1), and
+ * x = q*d (+ m), so q = round((x-m)/d).
+ */
 function splitRow(type: GgmlType, raw: Uint8Array, values: Float32Array, n: number, out: QuantRow): void {
   const bytes = raw.length / (n / QK);
   const withMin = type === GgmlType.Q4_1 || type === GgmlType.Q5_1;
