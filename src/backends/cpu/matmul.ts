@@ -7,7 +7,7 @@
 // activations (quant-dot.ts), K-quants with Q8_K activations (kquant-dot.ts).
 import { GgmlType } from '../../gguf/types.ts';
 import { VW, dotTiny, dotTinyBf16, dotVecBf16, dotVecF16, dotVecF32 } from './ggml-simd.ts';
-import { K_TYPES, kquantDot, newKRow, parseKRow, quantizeQ8KRows } from './kquant-dot.ts';
+import { K_TYPES, kquantDot, newKRow, parseKRow, q4kRowDot, quantizeQ8KRows } from './kquant-dot.ts';
 import { decodeRow, hasExactDot, q4_0RepackedDot, quantDot, quantizeQ8Rows } from './quant-dot.ts';
 import { roundForVecDot } from './vec-dot-type.ts';
 import { expectShape, type CpuTensor, type CpuWeight } from './resources.ts';
@@ -127,8 +127,15 @@ function kquantMatmul(w: CpuWeight, x: CpuTensor, o: Float32Array, bias: Float32
   const nb = n / 256;
   const xq = quantizeQ8KRows(x.data);
   const row = newKRow(n);
+  const direct = w.type === GgmlType.Q4_K && x.rows === 1;
   for (let j = 0; j < w.rows; j++) {
-    parseKRow(w.type, w.data.subarray(j * w.rowBytes, (j + 1) * w.rowBytes), n, row);
+    const raw = w.data.subarray(j * w.rowBytes, (j + 1) * w.rowBytes);
+    if (direct) {
+      const v = q4kRowDot(raw, xq, 0, nb);
+      o[j] = bias ? Math.fround(v) + bias[j]! : v;
+      continue;
+    }
+    parseKRow(w.type, raw, n, row);
     for (let r = 0; r < x.rows; r++) {
       const v = kquantDot(w.type, row, xq, r, nb);
       o[r * w.rows + j] = bias ? Math.fround(v) + bias[j]! : v;
