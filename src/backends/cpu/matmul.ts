@@ -7,7 +7,8 @@
 // activations (quant-dot.ts), K-quants with Q8_K activations (kquant-dot.ts).
 import { GgmlType } from '../../gguf/types.ts';
 import { VW, dotTiny, dotTinyBf16, dotVecBf16, dotVecF16, dotVecF32 } from './ggml-simd.ts';
-import { K_TYPES, kquantDot, newKRow, parseKRow, q4kRowDot, quantizeQ8KRows } from './kquant-dot.ts';
+import { K_TYPES, kquantDot, newKRow, parseKRow, quantizeQ8KRows } from './kquant-dot.ts';
+import { q4kRowDot, q6kRowDot } from './kquant-row-dot.ts';
 import { decodeRow, hasExactDot, q4_0RepackedDot, quantDot, quantizeQ8Rows } from './quant-dot.ts';
 import { roundForVecDot } from './vec-dot-type.ts';
 import { expectShape, type CpuTensor, type CpuWeight } from './resources.ts';
@@ -127,11 +128,12 @@ function kquantMatmul(w: CpuWeight, x: CpuTensor, o: Float32Array, bias: Float32
   const nb = n / 256;
   const xq = quantizeQ8KRows(x.data);
   const row = newKRow(n);
-  const direct = w.type === GgmlType.Q4_K && x.rows === 1;
+  // Decode-time matvecs of the two types of Q4_K_M files dot the bytes directly (no parsed copy).
+  const direct = x.rows !== 1 ? undefined : w.type === GgmlType.Q4_K ? q4kRowDot : w.type === GgmlType.Q6_K ? q6kRowDot : undefined;
   for (let j = 0; j < w.rows; j++) {
     const raw = w.data.subarray(j * w.rowBytes, (j + 1) * w.rowBytes);
     if (direct) {
-      const v = q4kRowDot(raw, xq, 0, nb);
+      const v = direct(raw, xq, 0, nb);
       o[j] = bias ? Math.fround(v) + bias[j]! : v;
       continue;
     }

@@ -2,7 +2,8 @@
 // the dequantized weights with the dequantized 8-bit activations, up to float rounding.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { kquantDot, newKRow, parseKRow, q4kRowDot, quantizeQ8KRows } from '../../../src/backends/cpu/kquant-dot.ts';
+import { kquantDot, newKRow, parseKRow, quantizeQ8KRows } from '../../../src/backends/cpu/kquant-dot.ts';
+import { q4kRowDot, q6kRowDot } from '../../../src/backends/cpu/kquant-row-dot.ts';
 import { decodeRow, q4_0RepackedDot, quantDot, quantizeQ8Rows, type QuantRow } from '../../../src/backends/cpu/quant-dot.ts';
 import { GgmlType, typeName } from '../../../src/gguf/types.ts';
 import { f16ToF32 } from '../../../src/quant/float.ts';
@@ -149,21 +150,23 @@ describe('K-quant dot (Q8_K activations)', () => {
   }
 });
 
-describe('q4kRowDot: the decode-time Q4_K dot read straight from the bytes', () => {
-  it('gives the bits of kquantDot on the parsed row', () => {
-    const seed = Date.now();
-    console.log(`q4kRowDot seed ${seed}`);
-    fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 2 }), (s, blocks, xRow) => {
-        const n = 256 * blocks;
-        const rnd = lcg(s);
-        const raw = quantizeTensor(GgmlType.Q4_K, randomRow(n, rnd));
-        const row = newKRow(n);
-        parseKRow(GgmlType.Q4_K, raw, n, row);
-        const x = quantizeQ8KRows(randomRow(3 * n, rnd));
-        expect(Object.is(q4kRowDot(raw, x, xRow, blocks), kquantDot(GgmlType.Q4_K, row, x, xRow, blocks))).toBe(true);
-      }),
-      { seed, numRuns: 50 },
-    );
-  });
+describe('q4kRowDot / q6kRowDot: the decode-time Q4_K and Q6_K dots read straight from the bytes', () => {
+  for (const [type, direct] of [[GgmlType.Q4_K, q4kRowDot], [GgmlType.Q6_K, q6kRowDot]] as const) {
+    it(`${typeName(type)}: gives the bits of kquantDot on the parsed row`, () => {
+      const seed = Date.now();
+      console.log(`${typeName(type)} row dot seed ${seed}`);
+      fc.assert(
+        fc.property(fc.integer(), fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 2 }), (s, blocks, xRow) => {
+          const n = 256 * blocks;
+          const rnd = lcg(s);
+          const raw = quantizeTensor(type, randomRow(n, rnd));
+          const row = newKRow(n);
+          parseKRow(type, raw, n, row);
+          const x = quantizeQ8KRows(randomRow(3 * n, rnd));
+          expect(Object.is(direct(raw, x, xRow, blocks), kquantDot(type, row, x, xRow, blocks))).toBe(true);
+        }),
+        { seed, numRuns: 50 },
+      );
+    });
+  }
 });
