@@ -1,6 +1,8 @@
 // matmul: out[r][o] = sum_i w[o][i] * x[r][i] (+ bias[o]), with w in its GGUF type.
-// The weight is dequantized one row at a time into a scratch row and dotted with every activation
-// row, so a batch of rows costs one dequantization of the matrix, and the f32 matrix never exists.
+// The weight is unpacked one row at a time (float types to f32, quantized ones to their integers and
+// scales) and dotted with every activation row, so a batch of rows costs one pass over the matrix and
+// the unpacked matrix never exists; a single activation row (decode) dots Q4_0, Q4_K and Q6_K rows
+// straight from their bytes.
 // Every dot replays the kernel llama.cpp's CPU backend runs for the weight type and batch size, float
 // operation by float operation, since a one-ulp difference here flips later f16 / 8-bit roundings:
 // float weights with rounded activations (vec-dot-type.ts, ggml-simd.ts), legacy quants with Q8_0/Q8_1
