@@ -7,7 +7,7 @@
 // term of Q2_K / Q4_K / Q5_K, -dmin * sum(min * q8 block sums), enters as each kernel does it: Q2_K
 // into the same 8 lanes first, Q4_K into 4 separate lanes, Q5_K into one float.
 import { GgmlType } from '../../gguf/types.ts';
-import { f16ToF32 } from '../../quant/float.ts';
+import { readF16 } from '../../quant/util.ts';
 
 const fr = Math.fround;
 const QK_K = 256;
@@ -69,7 +69,6 @@ export function newKRow(n: number): KRow {
   return { sq: new Int32Array(n), mins: new Int32Array(nb * 16), d: new Float64Array(nb), dmin: new Float64Array(nb) };
 }
 
-const h16 = (b: Uint8Array, o: number): number => f16ToF32(b[o]! | (b[o + 1]! << 8));
 const Q3_SCALES = new Int32Array(16);
 
 /** Decodes the raw superblocks of a row (same layouts as src/quant/kquants.ts), keeping the integers. */
@@ -82,8 +81,8 @@ export function parseKRow(type: GgmlType, src: Uint8Array, n: number, out: KRow)
     let y = i * QK_K;
     switch (type) {
       case GgmlType.Q2_K: {
-        out.d[i] = h16(src, o + 80);
-        out.dmin[i] = h16(src, o + 82);
+        out.d[i] = readF16(src, o + 80);
+        out.dmin[i] = readF16(src, o + 82);
         let is = 0;
         for (let half = 0; half < 2; half++) {
           const q = o + 16 + half * 32;
@@ -98,7 +97,7 @@ export function parseKRow(type: GgmlType, src: Uint8Array, n: number, out: KRow)
         break;
       }
       case GgmlType.Q3_K: {
-        out.d[i] = h16(src, o + 108);
+        out.d[i] = readF16(src, o + 108);
         const scales = Q3_SCALES;
         for (let j = 0; j < 16; j++) {
           const low = j < 8 ? src[o + 96 + j]! & 15 : src[o + 96 + j - 8]! >> 4;
@@ -124,8 +123,8 @@ export function parseKRow(type: GgmlType, src: Uint8Array, n: number, out: KRow)
       }
       case GgmlType.Q4_K:
       case GgmlType.Q5_K: {
-        out.d[i] = h16(src, o);
-        out.dmin[i] = h16(src, o + 2);
+        out.d[i] = readF16(src, o);
+        out.dmin[i] = readF16(src, o + 2);
         const five = type === GgmlType.Q5_K;
         for (let g = 0; g < 4; g++) {
           const ql = o + (five ? 48 : 16) + g * 32;
@@ -149,7 +148,7 @@ export function parseKRow(type: GgmlType, src: Uint8Array, n: number, out: KRow)
         break;
       }
       case GgmlType.Q6_K: {
-        out.d[i] = h16(src, o + 208);
+        out.d[i] = readF16(src, o + 208);
         for (let h = 0; h < 2; h++) {
           const ql = o + h * 64;
           const qh = o + 128 + h * 32;
@@ -177,7 +176,8 @@ export function parseKRow(type: GgmlType, src: Uint8Array, n: number, out: KRow)
 const acc = new Float64Array(8);
 const accM = new Float64Array(4);
 
-function hsum8(l: Float64Array): number {
+/** The horizontal sum of 8 float lanes, in the AVX2 kernels' order. */
+export function hsum8(l: Float64Array): number {
   const t0 = fr(l[0]! + l[4]!);
   const t1 = fr(l[1]! + l[5]!);
   const t2 = fr(l[2]! + l[6]!);

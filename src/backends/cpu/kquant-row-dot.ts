@@ -3,21 +3,23 @@
 // (parseKRow) doubled the work. Each gives kquantDot's bits (kquant-dot.ts): the scale of a group is
 // factored out of its exact integer lane sums, and the floats go through the same FMAs in the same
 // order (test/backends/cpu/quant-dot.test.ts checks this bit for bit).
-import { f16ToF32 } from '../../quant/float.ts';
-import type { Q8KRows } from './kquant-dot.ts';
+import { readF16 } from '../../quant/util.ts';
+import { hsum8, type Q8KRows } from './kquant-dot.ts';
 
 const fr = Math.fround;
 const QK_K = 256;
-const h16 = (b: Uint8Array, o: number): number => f16ToF32(b[o]! | (b[o + 1]! << 8));
+/** A superblock's 8 integer lane sums, and the row's 8 float accumulators. */
+const lanes = new Float64Array(8);
+const acc = new Float64Array(8);
 
-/**
- * kquantDot of a Q4_K weight row for one activation row, read straight from the row's bytes: a
- * decode-time matvec reads each weight once, so parsing the row first doubled the work. A
- * sub-block's scale is factored out of its integer lane sums (exact), and the floats go through
- * the same FMAs in the same order.
- */
+/** acc[k] = fma(d, lanes[k], acc[k]) in f32: one superblock's lanes added as kquantDot adds them. */
+function addLanes(d: number): void {
+  for (let k = 0; k < 8; k++) acc[k] = fr(d * lanes[k]! + acc[k]!);
+}
+
+/** kquantDot of a Q4_K weight row for one activation row, read straight from the row's bytes. */
 export function q4kRowDot(src: Uint8Array, x: Q8KRows, row: number, nb: number): number {
-  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+  acc.fill(0);
   const accMins = [0, 0, 0, 0];
   const xq = x.q;
   const bsums = x.bsums;
@@ -25,13 +27,13 @@ export function q4kRowDot(src: Uint8Array, x: Q8KRows, row: number, nb: number):
     const o = i * 144;
     const xb = row * nb + i;
     const yd = x.d[xb]!;
-    const d = fr(yd * h16(src, o));
-    const dmin = fr(-yd * h16(src, o + 2));
+    const d = fr(yd * readF16(src, o));
+    const dmin = fr(-yd * readF16(src, o + 2));
     const bs = xb * 16;
-    let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
+    const so = o + 4;
+    lanes.fill(0);
     let pair = 0;
     for (let j = 0; j < 8; j++) {
-      const so = o + 4;
       const sc = j < 4 ? src[so + j]! & 63 : (src[so + j + 4]! & 15) | ((src[so + j - 4]! >> 6) << 4);
       const m = j < 4 ? src[so + j + 4]! & 63 : (src[so + j + 4]! >> 4) | ((src[so + j]! >> 6) << 4);
       pair += m * (bsums[bs + 2 * j]! + bsums[bs + 2 * j + 1]!);
@@ -54,26 +56,18 @@ export function q4kRowDot(src: Uint8Array, x: Q8KRows, row: number, nb: number):
         t6 += ((src[q + 24 + k]! >> shift) & 15) * xq[xo + 24 + k]!;
         t7 += ((src[q + 28 + k]! >> shift) & 15) * xq[xo + 28 + k]!;
       }
-      l0 += sc * t0;
-      l1 += sc * t1;
-      l2 += sc * t2;
-      l3 += sc * t3;
-      l4 += sc * t4;
-      l5 += sc * t5;
-      l6 += sc * t6;
-      l7 += sc * t7;
+      lanes[0] += sc * t0;
+      lanes[1] += sc * t1;
+      lanes[2] += sc * t2;
+      lanes[3] += sc * t3;
+      lanes[4] += sc * t4;
+      lanes[5] += sc * t5;
+      lanes[6] += sc * t6;
+      lanes[7] += sc * t7;
     }
-    a0 = fr(d * l0 + a0);
-    a1 = fr(d * l1 + a1);
-    a2 = fr(d * l2 + a2);
-    a3 = fr(d * l3 + a3);
-    a4 = fr(d * l4 + a4);
-    a5 = fr(d * l5 + a5);
-    a6 = fr(d * l6 + a6);
-    a7 = fr(d * l7 + a7);
+    addLanes(d);
   }
-  const s = fr(fr(fr(a0 + a4) + fr(a2 + a6)) + fr(fr(a1 + a5) + fr(a3 + a7)));
-  return fr(s + fr(fr(accMins[0]! + accMins[2]!) + fr(accMins[1]! + accMins[3]!)));
+  return fr(hsum8(acc) + fr(fr(accMins[0]! + accMins[2]!) + fr(accMins[1]! + accMins[3]!)));
 }
 
 /**
@@ -81,13 +75,13 @@ export function q4kRowDot(src: Uint8Array, x: Q8KRows, row: number, nb: number):
  * q4kRowDot: the scale of each 16 elements factored out of exact integer lane sums, same FMAs).
  */
 export function q6kRowDot(src: Uint8Array, x: Q8KRows, row: number, nb: number): number {
-  let a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+  acc.fill(0);
   const xq = x.q;
   for (let i = 0; i < nb; i++) {
     const o = i * 210;
     const xb = row * nb + i;
-    const d = fr(x.d[xb]! * h16(src, o + 208));
-    let l0 = 0, l1 = 0, l2 = 0, l3 = 0, l4 = 0, l5 = 0, l6 = 0, l7 = 0;
+    const d = fr(x.d[xb]! * readF16(src, o + 208));
+    lanes.fill(0);
     for (let h = 0; h < 2; h++) {
       const ql = o + h * 64;
       const qh = o + 128 + h * 32;
@@ -112,24 +106,17 @@ export function q6kRowDot(src: Uint8Array, x: Q8KRows, row: number, nb: number):
         }
         const s0 = (src[sc + hs]! << 24) >> 24;
         const s1 = (src[sc + hs + 1]! << 24) >> 24;
-        l0 += s0 * t0;
-        l1 += s0 * t1;
-        l2 += s0 * t2;
-        l3 += s0 * t3;
-        l4 += s1 * t4;
-        l5 += s1 * t5;
-        l6 += s1 * t6;
-        l7 += s1 * t7;
+        lanes[0] += s0 * t0;
+        lanes[1] += s0 * t1;
+        lanes[2] += s0 * t2;
+        lanes[3] += s0 * t3;
+        lanes[4] += s1 * t4;
+        lanes[5] += s1 * t5;
+        lanes[6] += s1 * t6;
+        lanes[7] += s1 * t7;
       }
     }
-    a0 = fr(d * l0 + a0);
-    a1 = fr(d * l1 + a1);
-    a2 = fr(d * l2 + a2);
-    a3 = fr(d * l3 + a3);
-    a4 = fr(d * l4 + a4);
-    a5 = fr(d * l5 + a5);
-    a6 = fr(d * l6 + a6);
-    a7 = fr(d * l7 + a7);
+    addLanes(d);
   }
-  return fr(fr(fr(a0 + a4) + fr(a2 + a6)) + fr(fr(a1 + a5) + fr(a3 + a7)));
+  return hsum8(acc);
 }

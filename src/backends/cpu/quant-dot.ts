@@ -11,8 +11,9 @@
 // are repacked by llama.cpp's CPU "extra buffer" (q4_0_8x8) and dotted by gemv/gemm kernels that add
 // each block's whole integer dot to one float per output.
 import { GgmlType } from '../../gguf/types.ts';
-import { F16_TABLE, f16ToF32, f32ToF16 } from '../../quant/float.ts';
+import { f16ToF32, f32ToF16 } from '../../quant/float.ts';
 import { IQ4NL_VALUES } from '../../quant/iq4nl.ts';
+import { readF16 } from '../../quant/util.ts';
 
 const fr = Math.fround;
 const QK = 32;
@@ -77,59 +78,50 @@ export function decodeRow(type: GgmlType, raw: Uint8Array, n: number, out: Quant
   const bytes = raw.length / nb;
   const withMin = type === GgmlType.Q4_1 || type === GgmlType.Q5_1;
   for (let b = 0, o = 0; b < nb; b++, o += bytes) {
-    out.d[b] = F16_TABLE[raw[o]! | (raw[o + 1]! << 8)]!;
-    out.m[b] = withMin ? F16_TABLE[raw[o + 2]! | (raw[o + 3]! << 8)]! : 0;
+    out.d[b] = readF16(raw, o);
+    out.m[b] = withMin ? readF16(raw, o + 2) : 0;
   }
   // One loop per type (the per-element work is a few integer operations).
+  const q = out.q;
   switch (type) {
     case GgmlType.Q4_0:
-      return decodeNibbles(raw, nb, bytes, 2, 8, out);
+      decodeNibbles(raw, nb, bytes, 2, 8, q);
+      break;
     case GgmlType.Q4_1:
-      return decodeNibbles(raw, nb, bytes, 4, 0, out);
+      decodeNibbles(raw, nb, bytes, 4, 0, q);
+      break;
     case GgmlType.Q5_0:
-      return decodeFiveBits(raw, nb, bytes, 2, 16, out);
+      decodeFiveBits(raw, nb, bytes, 2, 16, q);
+      break;
     case GgmlType.Q5_1:
-      return decodeFiveBits(raw, nb, bytes, 4, 0, out);
-    case GgmlType.Q8_0: {
-      const q = out.q;
+      decodeFiveBits(raw, nb, bytes, 4, 0, q);
+      break;
+    case GgmlType.Q8_0:
       for (let b = 0, o = 2; b < nb; b++, o += bytes) {
-        const y = b * QK;
-        if (out.d[b] === 0) q.fill(0, y, y + QK);
-        else for (let j = 0; j < QK; j++) q[y + j] = (raw[o + j]! << 24) >> 24;
+        for (let j = 0; j < QK; j++) q[b * QK + j] = (raw[o + j]! << 24) >> 24;
       }
-      return;
-    }
-    case GgmlType.IQ4_NL: {
-      const q = out.q;
+      break;
+    case GgmlType.IQ4_NL:
       for (let b = 0, o = 2; b < nb; b++, o += bytes) {
-        const y = b * QK;
-        if (out.d[b] === 0) q.fill(0, y, y + QK);
-        else {
-          for (let j = 0; j < 16; j++) {
-            const v = raw[o + j]!;
-            q[y + j] = IQ4NL_Q[v & 15]!;
-            q[y + j + 16] = IQ4NL_Q[v >> 4]!;
-          }
+        for (let j = 0; j < 16; j++) {
+          const v = raw[o + j]!;
+          q[b * QK + j] = IQ4NL_Q[v & 15]!;
+          q[b * QK + j + 16] = IQ4NL_Q[v >> 4]!;
         }
       }
-      return;
-    }
+      break;
     default:
       throw new RangeError(`decodeRow: ${type} is not a legacy 32-block type`);
   }
+  for (let b = 0; b < nb; b++) if (out.d[b] === 0) q.fill(0, b * QK, (b + 1) * QK);
 }
 
 const IQ4NL_Q = Int8Array.from(IQ4NL_VALUES);
 
 /** Q4_0 / Q4_1 blocks: 16 bytes of two nibbles at `qs` into the block, minus `off`. */
-function decodeNibbles(raw: Uint8Array, nb: number, bytes: number, qs: number, off: number, out: QuantRow): void {
-  const q = out.q;
+function decodeNibbles(raw: Uint8Array, nb: number, bytes: number, qs: number, off: number, q: Int8Array): void {
   for (let b = 0, o = qs; b < nb; b++, o += bytes) {
     const y = b * QK;
-    if (out.d[b] === 0) {
-      q.fill(0, y, y + QK);
-      continue;
-    }
     for (let j = 0; j < 16; j++) {
       const v = raw[o + j]!;
       q[y + j] = (v & 15) - off;
@@ -139,14 +131,9 @@ function decodeNibbles(raw: Uint8Array, nb: number, bytes: number, qs: number, o
 }
 
 /** Q5_0 / Q5_1 blocks: 32 high bits at `h` into the block, then 16 bytes of low nibbles; minus `off`. */
-function decodeFiveBits(raw: Uint8Array, nb: number, bytes: number, h: number, off: number, out: QuantRow): void {
-  const q = out.q;
+function decodeFiveBits(raw: Uint8Array, nb: number, bytes: number, h: number, off: number, q: Int8Array): void {
   for (let b = 0, o = h; b < nb; b++, o += bytes) {
     const y = b * QK;
-    if (out.d[b] === 0) {
-      q.fill(0, y, y + QK);
-      continue;
-    }
     const qh = (raw[o]! | (raw[o + 1]! << 8) | (raw[o + 2]! << 16) | (raw[o + 3]! << 24)) >>> 0;
     for (let j = 0; j < 16; j++) {
       const v = raw[o + 4 + j]!;
@@ -167,7 +154,7 @@ export function q4_0RepackedDot(raw: Uint8Array, x: Q8Rows, row: number, nBlocks
   const xb0 = row * nBlocks;
   let s = 0;
   for (let b = 0, o = 0, xo = xb0 * QK; b < nBlocks; b++, o += 18, xo += QK) {
-    const d = F16_TABLE[raw[o]! | (raw[o + 1]! << 8)]!;
+    const d = readF16(raw, o);
     let isum = 0;
     if (d !== 0) {
       for (let j = 0; j < 16; j++) {
